@@ -1,0 +1,90 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Kysely } from 'kysely';
+import { accountRoutes } from './accounts/routes.ts';
+import type { Database } from './db/schema.ts';
+import { installErrorHandling } from './errors.ts';
+import { requireApiKey } from './plugins/auth.ts';
+import { publicRoutes } from './public/routes.ts';
+import { ErrorResponse } from './schemas.ts';
+import { randomToken } from './secrets.ts';
+import { sessionAdminRoutes } from './sessions/admin-routes.ts';
+import { getSetting } from './sessions/repository.ts';
+import { SiteCache } from './sessions/site-cache.ts';
+import { numberRoutes } from './sites/number-routes.ts';
+import { siteRoutes } from './sites/routes.ts';
+import { systemRoutes } from './system/routes.ts';
+
+export interface AppOptions {
+  db: Kysely<Database>;
+  /** The service's notion of now; tests drive it. */
+  clock?: () => Date;
+  adminApiKey?: string | undefined;
+  logger?: FastifyServerOptions['logger'];
+  sessionRateLimit?: number;
+  trustProxy?: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    db: Kysely<Database>;
+    clock: () => Date;
+    siteCache: SiteCache;
+  }
+}
+
+/** The whole service as a Fastify instance, ready to listen or to be injected into by tests. */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    trustProxy: options.trustProxy ?? false,
+    bodyLimit: 1024 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorate('db', options.db);
+  app.decorate('clock', options.clock ?? (() => new Date()));
+  app.decorate('siteCache', new SiteCache(options.db));
+  installErrorHandling(app);
+  app.addSchema(ErrorResponse);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Ringpool API',
+        version: '0.1.0',
+        description:
+          'Call tracking with dynamic number insertion. Admin routes take an API key as `Authorization: Bearer <key>`; ' +
+          'public routes are the snippet’s and answer only the site’s allowed origins.',
+      },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  const ipSalt = await getSetting(options.db, 'ip_salt', () => randomToken(32));
+
+  await app.register(systemRoutes);
+  await app.register(publicRoutes, {
+    prefix: '/v1/public',
+    sessionRateLimit: options.sessionRateLimit ?? 60,
+    ipSalt,
+  });
+  await app.register(
+    async (admin) => {
+      requireApiKey(admin, options.adminApiKey);
+      admin.addHook('onRoute', (route) => {
+        route.schema = { ...route.schema, security: [{ apiKey: [] }] };
+      });
+      await admin.register(accountRoutes);
+      await admin.register(siteRoutes);
+      await admin.register(numberRoutes);
+      await admin.register(sessionAdminRoutes);
+    },
+    { prefix: '/v1' },
+  );
+  return app;
+}

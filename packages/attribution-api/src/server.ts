@@ -1,0 +1,68 @@
+import { buildApp } from './app.ts';
+import { loadConfig } from './config.ts';
+import { openDatabase } from './db/database.ts';
+import { migrateToLatest } from './db/migrate.ts';
+import { bootstrap, DEMO_POOL, DEMO_SITE_KEY, followServiceOrigin } from './demo/bootstrap.ts';
+
+const started = performance.now();
+const config = loadConfig(process.env);
+const database = await openDatabase(config.database);
+await migrateToLatest(database.db);
+const app = await buildApp({
+  db: database.db,
+  adminApiKey: config.adminApiKey,
+  logger: {
+    level: config.logLevel,
+    redact: ['req.headers.authorization', 'req.headers.cookie'],
+  },
+  sessionRateLimit: config.sessionRateLimit,
+  trustProxy: config.trustProxy,
+});
+const boot = await bootstrap(database.db, { adminKeyFromEnv: Boolean(config.adminApiKey) });
+
+await app.listen({ port: config.port, host: config.host });
+const address = app.server.address();
+const port = typeof address === 'object' && address ? address.port : config.port;
+const origins = [`http://localhost:${port}`, `http://127.0.0.1:${port}`];
+if (config.publicBaseUrl) origins.push(new URL(config.publicBaseUrl).origin);
+await followServiceOrigin(database.db, origins);
+app.siteCache.clear();
+
+const base = `http://localhost:${port}`;
+const where =
+  database.kind === 'pglite' ? `embedded PGlite in ${config.database.dataDir}` : 'PostgreSQL (DATABASE_URL)';
+const lines = [
+  `Ringpool is ready on ${base} (${where}), in ${Math.round(performance.now() - started)} ms`,
+  `  API reference  ${base}/docs`,
+  `  Demo site      key "${DEMO_SITE_KEY}", business number +1 (201) 555-0100, pool ${DEMO_POOL[0]} … ${DEMO_POOL.at(-1)}`,
+];
+if (boot.adminKey) {
+  lines.push(
+    '',
+    '  Admin API key, shown this once (only its hash is stored):',
+    `      ${boot.adminKey}`,
+    `  Try: curl -H "Authorization: Bearer ${boot.adminKey}" ${base}/v1/sites`,
+    '  Lost it? Restart with ADMIN_API_KEY=<a secret of your own>, which is accepted as an admin key.',
+  );
+} else if (config.adminApiKey) {
+  lines.push('  Admin API key  the one in ADMIN_API_KEY');
+}
+// The banner goes to the terminal, not to the logs: the one-time key must never reach a log store.
+process.stdout.write(`\n${lines.join('\n')}\n\n`);
+
+let closing = false;
+async function shutdown(signal: string) {
+  if (closing) return;
+  closing = true;
+  app.log.info({ signal }, 'shutting down');
+  try {
+    await app.close();
+    await database.close();
+    process.exit(0);
+  } catch (err) {
+    app.log.error({ err }, 'shutdown failed');
+    process.exit(1);
+  }
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
