@@ -22,7 +22,9 @@ export interface DatabaseOptions {
 }
 
 // int8 (counts, identity ids) as string keeps precision; callers convert where they need numbers.
+// Both drivers are set the same way, so code sees one type whichever database runs.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v);
+export const PGLITE_PARSERS = { [pg.types.builtins.INT8]: (v: string) => v };
 
 export async function openDatabase(options: DatabaseOptions): Promise<OpenedDatabase> {
   if (options.databaseUrl) {
@@ -34,7 +36,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenedData
   }
   const dataDir = options.dataDir ?? './.data';
   if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
-  const client = await PGlite.create(dataDir);
+  const client = await PGlite.create(dataDir, { parsers: PGLITE_PARSERS });
   const db = new Kysely<Database>({ dialect: new PGliteDialect(client) });
   return { db, kind: 'pglite', close: () => db.destroy() };
 }

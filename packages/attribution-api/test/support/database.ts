@@ -5,7 +5,7 @@ import { Kysely } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import { inject } from 'vitest';
-import { type OpenedDatabase, openDatabase } from '../../src/db/database.ts';
+import { type OpenedDatabase, openDatabase, PGLITE_PARSERS } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import type { Database } from '../../src/db/schema.ts';
 
@@ -28,7 +28,7 @@ export function testDatabaseKind(): TestDatabaseKind {
 export async function createTestDatabase(options: { poolSize?: number } = {}): Promise<TestDatabase> {
   if (testDatabaseKind() === 'pglite') {
     const template = await readFile(inject('pgliteTemplate'));
-    const client = await PGlite.create({ loadDataDir: new Blob([template]) });
+    const client = await PGlite.create({ loadDataDir: new Blob([template]), parsers: PGLITE_PARSERS });
     const db = new Kysely<Database>({ dialect: new PGliteDialect(client) });
     return { db, kind: 'pglite', url: undefined, close: () => db.destroy() };
   }
