@@ -157,6 +157,8 @@ const TABLES = `
       outcome text NOT NULL CHECK (outcome IN ('fallback', 'recycled'))
     );
     CREATE INDEX pool_exhaustions_pool_at ON pool_exhaustions (pool_id, at);
+    -- A session that keeps finding the pool full (each page view tries again) counts once.
+    CREATE UNIQUE INDEX pool_exhaustions_once ON pool_exhaustions (session_id, pool_id);
 `;
 
 export async function up(db: Kysely<unknown>): Promise<void> {
@@ -237,7 +239,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
           ORDER BY tn.available_at, tn.e164
           LIMIT 1 FOR UPDATE SKIP LOCKED;
         IF n IS NULL THEN
-          IF st.exhaustion_policy = 'recycle' THEN
+          -- A visit may recycle once, on its first try: one whose number was recycled away
+          -- does not take another by force, or numbers would churn between visitors.
+          IF st.exhaustion_policy = 'recycle'
+            AND NOT EXISTS (SELECT 1 FROM leases le WHERE le.session_id = p_session AND le.pool_id = p.id)
+            AND NOT EXISTS (SELECT 1 FROM pool_exhaustions pe WHERE pe.session_id = p_session AND pe.pool_id = p.id)
+          THEN
             SELECT tn.id INTO n FROM tracking_numbers tn
               JOIN leases le ON le.tracking_number_id = tn.id AND le.released_at IS NULL
               WHERE tn.pool_id = p.id AND tn.retired_at IS NULL
@@ -246,7 +253,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
             recycled := n IS NOT NULL;
           END IF;
           INSERT INTO pool_exhaustions (pool_id, session_id, at, outcome)
-            VALUES (p.id, p_session, p_now, CASE WHEN recycled THEN 'recycled' ELSE 'fallback' END);
+            VALUES (p.id, p_session, p_now, CASE WHEN recycled THEN 'recycled' ELSE 'fallback' END)
+            ON CONFLICT (session_id, pool_id) DO NOTHING;
           IF n IS NULL THEN
             RETURN QUERY SELECT p.id, NULL::bigint, NULL::uuid, NULL::timestamptz, 'exhausted'::text;
             CONTINUE;

@@ -1,14 +1,36 @@
+import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import { loadConfig } from './config.ts';
-import { openDatabase } from './db/database.ts';
+import { type OpenedDatabase, openDatabase } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { bootstrap, DEMO_POOL, DEMO_SITE_KEY, followServiceOrigin } from './demo/bootstrap.ts';
 
 const started = performance.now();
 const config = loadConfig(process.env);
-const database = await openDatabase(config.database);
+let database: OpenedDatabase | undefined;
+let app: FastifyInstance | undefined;
+
+// Installed first, so that a signal during start-up still closes the database cleanly.
+let closing = false;
+async function shutdown(signal: string) {
+  if (closing) return;
+  closing = true;
+  app?.log.info({ signal }, 'shutting down');
+  try {
+    await app?.close();
+    await database?.close();
+    process.exit(0);
+  } catch (err) {
+    console.error('shutdown failed', err);
+    process.exit(1);
+  }
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
+
+database = await openDatabase(config.database);
 await migrateToLatest(database.db);
-const app = await buildApp({
+app = await buildApp({
   db: database.db,
   adminApiKey: config.adminApiKey,
   logger: {
@@ -46,23 +68,8 @@ if (boot.adminKey) {
   );
 } else if (config.adminApiKey) {
   lines.push('  Admin API key  the one in ADMIN_API_KEY');
+} else {
+  lines.push('  Admin API key  the one shown at the first start (lost it? set ADMIN_API_KEY)');
 }
 // The banner goes to the terminal, not to the logs: the one-time key must never reach a log store.
 process.stdout.write(`\n${lines.join('\n')}\n\n`);
-
-let closing = false;
-async function shutdown(signal: string) {
-  if (closing) return;
-  closing = true;
-  app.log.info({ signal }, 'shutting down');
-  try {
-    await app.close();
-    await database.close();
-    process.exit(0);
-  } catch (err) {
-    app.log.error({ err }, 'shutdown failed');
-    process.exit(1);
-  }
-}
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
-process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -1,5 +1,5 @@
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
-import { ApiError, notFound } from '../errors.ts';
+import { ApiError, badRequest, notFound } from '../errors.ts';
 import { requireAdmin } from '../plugins/auth.ts';
 import { errors, NullableTimestamp, Timestamp, Uuid } from '../schemas.ts';
 import { createAccount, createApiKey, getAccount, listAccounts, listApiKeys, revokeApiKey } from './repository.ts';
@@ -121,6 +121,8 @@ export const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
       requireAdmin(request);
       const account = await getAccount(app.db, request.params.accountId);
       if (!account) throw notFound('Account');
+      // An admin key manages every account, so only the operator's own account may hold one.
+      if (request.body.admin && !account.is_operator) throw badRequest('Only the operator account can have admin keys');
       const key = await createApiKey(app.db, account.id, request.body.name, request.body.admin ?? false);
       return reply.code(201).send(key);
     },

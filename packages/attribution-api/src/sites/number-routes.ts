@@ -258,6 +258,7 @@ export const numberRoutes: FastifyPluginAsyncTypebox = async (app) => {
             source: Type.String({
               minLength: 1,
               maxLength: 100,
+              pattern: '\\S',
               description:
                 'Visits whose source is this (e.g. google, facebook) are shown this number when no pool number is theirs',
             }),

@@ -14,7 +14,8 @@ export function normalizeOrigin(input: string): string {
     url.pathname !== '/' ||
     url.search ||
     url.hash ||
-    url.username
+    url.username ||
+    url.password
   ) {
     throw badRequest(`"${input}" is not an origin such as https://www.example.com (no path, query or credentials)`);
   }

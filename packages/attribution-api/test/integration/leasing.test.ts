@@ -200,6 +200,9 @@ describe('an exhausted pool', () => {
     expect(fromGoogle.body.swaps[0]).toMatchObject({ via: 'source', number: { e164: google.body.e164 } });
     const direct = await startSession(app, s.public_key);
     expect(direct.body.swaps[0]).toMatchObject({ via: 'none', number: null });
+    // Its later page views try the pool again, but one visit counts as one exhaustion.
+    clock.advance(60);
+    expect((await ping(s.public_key, direct.body.session)).json().swaps[0].via).toBe('none');
 
     const counted = await call(app, auth, { method: 'GET', url: `/v1/pools/${pool.id}` });
     expect(counted.body.exhaustion_count).toBe(2);
@@ -229,12 +232,20 @@ describe('an exhausted pool', () => {
     expect(cut?.released_at?.getTime()).toBe(clock.current.getTime());
     const [kept] = await leasesOf(a.session);
     expect(kept?.released_at).toBeNull();
+
+    // b lives on with the page's own number; it does not recycle a number back by force.
+    clock.advance(60);
+    expect((await ping(s.public_key, b.session)).json().swaps[0].via).toBe('none');
+    expect((await ping(s.public_key, c.session)).json().swaps[0].number.e164).toBe(numbers[1]?.e164);
+    expect((await leasesOf(a.session))[0]?.released_at).toBeNull();
     const outcomes = await database.db
       .selectFrom('pool_exhaustions')
       .select('outcome')
       .where('pool_id', '=', pool.id)
+      .orderBy('id')
       .execute();
-    expect(outcomes.map((o) => o.outcome)).toEqual(['recycled']);
+    // c's arrival recycled; b, left without a number, found the pool full once.
+    expect(outcomes.map((o) => o.outcome)).toEqual(['recycled', 'fallback']);
   });
 
   it('lets one address hold only max_leases_per_ip numbers, so a flood cannot take the pool', async () => {
