@@ -3,7 +3,7 @@ import { Type } from '@fastify/type-provider-typebox';
 // The pattern narrows Ajv's "uuid" format, which also takes a "urn:uuid:" prefix that PostgreSQL rejects.
 export const Uuid = Type.String({
   format: 'uuid',
-  xpattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
+  pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
 });
 // Rows carry Dates; the serializer writes them as ISO 8601.
 export const Timestamp = Type.Unsafe<Date>({ type: 'string', format: 'date-time' });
