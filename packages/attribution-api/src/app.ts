@@ -1,6 +1,8 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Kysely } from 'kysely';
 import { accountRoutes } from './accounts/routes.ts';
@@ -35,14 +37,24 @@ declare module 'fastify' {
   }
 }
 
+function validator(coerceTypes: false | 'array'): Ajv {
+  // Unknown properties are refused, never silently stripped.
+  const ajv = new Ajv({ removeAdditional: false, useDefaults: true, coerceTypes, allErrors: false });
+  addFormats.default(ajv);
+  return ajv;
+}
+// JSON bodies carry their own types, so 123 is not taken for "123"; paths and query strings are text.
+const bodyAjv = validator(false);
+const urlAjv = validator('array');
+
 /** The whole service as a Fastify instance, ready to listen or to be injected into by tests. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? false,
     trustProxy: options.trustProxy ?? false,
     bodyLimit: 1024 * 1024,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : urlAjv).compile(schema));
 
   app.decorate('db', options.db);
   app.decorate('clock', options.clock ?? (() => new Date()));

@@ -53,7 +53,7 @@ export const publicRoutes: FastifyPluginAsyncTypebox<PublicOptions> = async (app
   // Before @fastify/cors: an unknown site is 404, a foreign origin 403, both without CORS headers.
   app.addHook('onRequest', async (request: FastifyRequest<{ Params: { siteKey?: string; '*'?: string } }>) => {
     // Preflights arrive on @fastify/cors's wildcard route, which has no :siteKey parameter.
-    const key = request.params.siteKey ?? /^sites\/([^/]+)/.exec(request.params['*'] ?? '')?.[1] ?? '';
+    const key = request.params.siteKey ?? /^\/?sites\/([^/]+)/.exec(request.params['*'] ?? '')?.[1] ?? '';
     const config = key.length <= 64 ? await app.siteCache.get(key) : undefined;
     if (!config) throw notFound('Site');
     const origin = request.headers.origin;

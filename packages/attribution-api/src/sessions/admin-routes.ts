@@ -59,6 +59,8 @@ const SessionDetail = Type.Object({
   first_touch: Type.Union([Type.Object({ first_seen_at: Timestamp, ...AttributionFields }), Type.Null()]),
 });
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 function encodeCursor(row: SessionCursor): string {
   return Buffer.from(`${row.created_at.toISOString()}|${row.id}`).toString('base64url');
 }
@@ -66,8 +68,10 @@ function encodeCursor(row: SessionCursor): string {
 function decodeCursor(cursor: string): SessionCursor {
   const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
   const createdAt = new Date(at ?? '');
-  if (!id || Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/.test(id))
+  const year = createdAt.getUTCFullYear();
+  if (!id || !UUID.test(id) || Number.isNaN(year) || year < 2000 || year > 9999) {
     throw badRequest('cursor is not one this API gave');
+  }
   return { created_at: createdAt, id };
 }
 

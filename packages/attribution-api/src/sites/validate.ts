@@ -15,9 +15,12 @@ export function normalizeOrigin(input: string): string {
     url.search ||
     url.hash ||
     url.username ||
-    url.password
+    url.password ||
+    url.hostname.includes('*')
   ) {
-    throw badRequest(`"${input}" is not an origin such as https://www.example.com (no path, query or credentials)`);
+    throw badRequest(
+      `"${input}" is not an origin such as https://www.example.com (no path, query, credentials or wildcard)`,
+    );
   }
   return url.origin;
 }
