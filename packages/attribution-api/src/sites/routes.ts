@@ -42,11 +42,7 @@ const Settings = {
     maximum: 86_400,
     description: 'A call this long or longer is qualified',
   }),
-  // One type list rather than a union with null: Ajv's type coercion would turn 0 or false into null (no limit).
-  max_leases_per_ip: Type.Unsafe<number | null>({
-    type: ['integer', 'null'],
-    minimum: 1,
-    maximum: 100_000,
+  max_leases_per_ip: Type.Union([Type.Integer({ minimum: 1, maximum: 100_000 }), Type.Null()], {
     description: 'Active leases one address may hold per pool (null: no limit)',
   }),
 };
