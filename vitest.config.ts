@@ -11,6 +11,7 @@ export default defineConfig({
   test: {
     projects: [
       { test: { name: 'unit', include: ['packages/*/test/unit/**/*.test.ts'] } },
+      { test: { name: 'snippet', include: ['packages/snippet/test/**/*.test.ts'] } },
       {
         test: {
           name: 'integration-pglite',
