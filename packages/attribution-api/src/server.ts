@@ -42,13 +42,20 @@ app = await buildApp({
 });
 const boot = await bootstrap(database.db, { adminKeyFromEnv: Boolean(config.adminApiKey) });
 
+const serviceOrigins = (port: number) => [
+  `http://localhost:${port}`,
+  `http://127.0.0.1:${port}`,
+  ...(config.publicBaseUrl ? [new URL(config.publicBaseUrl).origin] : []),
+];
+// Before listening, so the demo site accepts its own origin from the first request on.
+await followServiceOrigin(database.db, serviceOrigins(config.port));
 await app.listen({ port: config.port, host: config.host });
 const address = app.server.address();
 const port = typeof address === 'object' && address ? address.port : config.port;
-const origins = [`http://localhost:${port}`, `http://127.0.0.1:${port}`];
-if (config.publicBaseUrl) origins.push(new URL(config.publicBaseUrl).origin);
-await followServiceOrigin(database.db, origins);
-app.siteCache.clear();
+if (port !== config.port) {
+  await followServiceOrigin(database.db, serviceOrigins(port));
+  app.siteCache.clear();
+}
 
 const base = `http://localhost:${port}`;
 const where =

@@ -32,11 +32,25 @@ export interface SessionResponse {
   swaps: Swap[];
 }
 
-function deviceOf(userAgent: string | null, bot: boolean) {
+type Device = { device_type: string; browser: string | null; os: string | null };
+const devices = new Map<string, Device>();
+
+/** Device, browser and OS of a user agent; a few thousand distinct agents cover nearly all visits, so they are kept. */
+function deviceOf(userAgent: string | null, bot: boolean): Device {
   if (bot) return { device_type: 'bot', browser: null, os: null };
   if (!userAgent) return { device_type: 'unknown', browser: null, os: null };
-  const { device, browser, os } = new UAParser(userAgent).getResult();
-  return { device_type: device.type ?? 'desktop', browser: browser.name ?? null, os: os.name ?? null };
+  let device = devices.get(userAgent);
+  if (!device) {
+    const result = new UAParser(userAgent).getResult();
+    device = {
+      device_type: result.device.type ?? 'desktop',
+      browser: result.browser.name ?? null,
+      os: result.os.name ?? null,
+    };
+    if (devices.size >= 5_000) devices.clear();
+    devices.set(userAgent, device);
+  }
+  return device;
 }
 
 function pageOf(url: string): string | null {
@@ -92,7 +106,8 @@ export async function startOrResumeSession(
 
   const attribution = readVisitAttribution(input.url, input.referrer);
   if (!attribution) throw badRequest('url must be the http(s) address of the page');
-  const bot = client.userAgent === null || isbot(client.userAgent);
+  const userAgent = client.userAgent?.slice(0, 512) ?? null;
+  const bot = userAgent === null || isbot(userAgent);
   const visitorId = input.visitor ?? randomUUID();
   const session = await insertSession(
     db,
@@ -101,8 +116,8 @@ export async function startOrResumeSession(
       account_id: config.site.account_id,
       site_id: config.site.id,
       visitor_id: visitorId,
-      user_agent: client.userAgent?.slice(0, 512) ?? null,
-      ...deviceOf(client.userAgent, bot),
+      user_agent: userAgent,
+      ...deviceOf(userAgent, bot),
       is_bot: bot,
       ip_hash: sha256(ctx.ipSalt + client.ip).slice(0, 32),
     },

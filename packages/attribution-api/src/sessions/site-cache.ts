@@ -9,7 +9,7 @@ export type SiteConfig = NonNullable<Awaited<ReturnType<typeof loadSiteConfig>>>
  * is cached here; who holds which number is always decided by the database.
  */
 export class SiteCache {
-  private entries = new Map<string, { at: number; config: Promise<SiteConfig | undefined> }>();
+  private entries = new Map<string, { at: number; config: Promise<SiteConfig | undefined>; reloading?: boolean }>();
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -17,14 +17,25 @@ export class SiteCache {
   ) {}
 
   get(publicKey: string): Promise<SiteConfig | undefined> {
-    const now = Date.now();
     const entry = this.entries.get(publicKey);
-    if (entry && now - entry.at < this.ttlMs) return entry.config;
+    if (!entry) return this.load(publicKey);
+    if (Date.now() - entry.at >= this.ttlMs && !entry.reloading) {
+      // Requests keep the settings they have while one reload runs in the background.
+      entry.reloading = true;
+      this.load(publicKey).catch(() => {});
+    }
+    return entry.config;
+  }
+
+  private load(publicKey: string): Promise<SiteConfig | undefined> {
     const config = loadSiteConfig(this.db, publicKey);
+    const loaded = config.then(() => {
+      if (this.entries.size > 10_000) this.entries.clear();
+      this.entries.set(publicKey, { at: Date.now(), config });
+    });
     // A failed load is not kept: the next request tries again.
-    config.catch(() => this.entries.delete(publicKey));
-    if (this.entries.size > 10_000) this.entries.clear();
-    this.entries.set(publicKey, { at: now, config });
+    loaded.catch(() => this.entries.delete(publicKey));
+    if (!this.entries.has(publicKey)) this.entries.set(publicKey, { at: Date.now(), config, reloading: true });
     return config;
   }
 

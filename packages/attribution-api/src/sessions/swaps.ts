@@ -20,16 +20,14 @@ export function swapsFor(config: SiteConfig, source: string, holds: HoldResult[]
   const wanted = source.toLowerCase();
   for (const target of config.site.swap_targets) {
     const pool = config.pools.find((p) => p.swap_target === target);
-    const hold = pool && holds.find((h) => h.pool_id === pool.id && h.tracking_number_id);
-    if (hold) {
-      const number = config.numbers.find((n) => n.id === hold.tracking_number_id);
-      if (!number) return undefined;
-      swaps.push({ target: displayOf(target), number: displayOf(number.e164), via: 'pool' });
+    const held = pool && holds.find((h) => h.pool_id === pool.id)?.tracking_number_id;
+    if (held) {
+      const e164 = config.poolNumbers.get(held);
+      if (!e164) return undefined;
+      swaps.push({ target: displayOf(target), number: displayOf(e164), via: 'pool' });
       continue;
     }
-    const fixed = config.numbers.find(
-      (n) => n.pool_id === null && n.swap_target === target && n.source?.toLowerCase() === wanted,
-    );
+    const fixed = config.sourceNumbers.find((n) => n.swap_target === target && n.source?.toLowerCase() === wanted);
     swaps.push({
       target: displayOf(target),
       number: fixed ? displayOf(fixed.e164) : null,

@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database, NewSite } from '../db/schema.ts';
 
 export type SitePatch = Partial<
@@ -201,10 +201,17 @@ export async function loadSiteConfig(db: Kysely<Database>, publicKey: string) {
     db.selectFrom('pools').select(['id', 'swap_target']).where('site_id', '=', site.id).execute(),
     db
       .selectFrom('tracking_numbers')
-      .select(['id', 'e164', 'swap_target', 'pool_id', 'source', 'source_label'])
+      .select(['id', 'e164', 'swap_target', 'pool_id', 'source'])
       .where('site_id', '=', site.id)
-      .where(sql<boolean>`retired_at IS NULL OR pool_id IS NOT NULL`)
+      // A retired pool number may still be held, so it stays; a retired source number is never shown.
+      .where((eb) => eb.or([eb('retired_at', 'is', null), eb('pool_id', 'is not', null)]))
       .execute(),
   ]);
-  return { site, pools, numbers };
+  return {
+    site,
+    pools,
+    /** Pool numbers by id: the database says which one a session holds. */
+    poolNumbers: new Map(numbers.filter((n) => n.pool_id).map((n) => [n.id, n.e164])),
+    sourceNumbers: numbers.filter((n) => !n.pool_id),
+  };
 }

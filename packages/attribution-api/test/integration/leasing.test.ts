@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadSiteConfig } from '../../src/sites/repository.ts';
 import {
   buildTestApp,
   call,
@@ -276,6 +277,24 @@ describe('an exhausted pool', () => {
     } finally {
       await limited.close();
     }
+  });
+});
+
+describe('site settings for the public endpoints', () => {
+  it('hold only the site’s own numbers, with retired source numbers left out', async () => {
+    const a = await site(3);
+    const b = await site(2);
+    const retired = await call(app, auth, {
+      method: 'POST',
+      url: `/v1/sites/${a.site.id}/source-numbers`,
+      payload: { number: `+1${nextNumber++}`, source: 'bing' },
+    });
+    await call(app, auth, { method: 'DELETE', url: `/v1/numbers/${retired.body.id}` });
+    await call(app, auth, { method: 'DELETE', url: `/v1/numbers/${a.numbers[0]?.id}` });
+    const config = await loadSiteConfig(database.db, a.site.public_key);
+    expect([...(config?.poolNumbers.values() ?? [])].sort()).toEqual(a.numbers.map((n) => n.e164).sort());
+    expect(config?.sourceNumbers).toEqual([]);
+    expect((await loadSiteConfig(database.db, b.site.public_key))?.poolNumbers.size).toBe(2);
   });
 });
 
