@@ -19,6 +19,7 @@
  *   BENCH_SITES           sites per side on PostgreSQL (100); BENCH_POOL_SIZE numbers in each one's pool (600)
  *   BENCH_PGLITE_SITES    sites on PGlite (10); BENCH_PGLITE_POOL_SIZE numbers in each (2000), for all its runs
  *   BENCH_STARTUP_RUNS    `npm start` timings on an existing PGlite folder (5)
+ *   BENCH_HISTORY         past sessions (with released leases) seeded on PostgreSQL before measuring (100000)
  *   BENCH_ONLY            any of postgres,pglite,startup (all)
  *   BENCH_WRITE_DOC       0: leave docs/BENCHMARKS.md alone
  *   DATABASE_POOL_SIZE    passed to the service (its default: 10)
@@ -56,6 +57,7 @@ const settings = {
   pgliteSites: Math.max(1, integer('BENCH_PGLITE_SITES', 10)),
   pglitePoolSize: integer('BENCH_PGLITE_POOL_SIZE', 2000),
   startupRuns: integer('BENCH_STARTUP_RUNS', 5),
+  history: integer('BENCH_HISTORY', 100_000),
   parts: new Set((process.env.BENCH_ONLY || 'postgres,pglite,startup').split(',').map((p) => p.trim())),
   writeDoc: process.env.BENCH_WRITE_DOC !== '0',
   servicePoolSize: process.env.DATABASE_POOL_SIZE || undefined,
@@ -293,6 +295,30 @@ SELECT * FROM ringpool_hold_numbers(:id, now(), NULL);
 }
 
 /**
+ * Past visits, as a database in service has: with empty tables the planner picks sequential scans,
+ * and PL/pgSQL keeps those plans while the tables grow during a run, so both sides would measure that.
+ */
+async function seedHistory(client: pg.Client, account: string): Promise<void> {
+  await client.query(
+    `INSERT INTO sessions (account_id, site_id, visitor_id, created_at, last_seen_at, landing_url, source, medium, device_type, ip_hash, pages)
+     SELECT $1, x.sites[1 + n % cardinality(x.sites)], 'history-' || n, now() - interval '2 days', now() - interval '2 days',
+            $2, 'bench', 'cpc', 'desktop', 'history', '{}'
+     FROM generate_series(1, $3::int) AS n, (SELECT array_agg(id ORDER BY id) AS sites FROM sites WHERE public_key LIKE 'bench-%') AS x`,
+    [account, `${ORIGIN}/`, settings.history],
+  );
+  await client.query(
+    `WITH s AS (SELECT id, site_id, row_number() OVER (PARTITION BY site_id ORDER BY id) AS r FROM sessions WHERE ip_hash = 'history'),
+          n AS (SELECT id, pool_id, site_id, row_number() OVER (PARTITION BY site_id ORDER BY id) AS k FROM tracking_numbers)
+     INSERT INTO leases (tracking_number_id, session_id, pool_id, ip_hash, started_at, last_seen_at, expires_at, cooldown_s, released_at)
+     SELECT n.id, s.id, n.pool_id, 'history', now() - interval '2 days', now() - interval '2 days',
+            now() - interval '2 days' + interval '30 minutes', 900, now() - interval '2 days' + interval '45 minutes'
+     FROM s JOIN n ON n.site_id = s.site_id AND n.k = 1 + (s.r % $1::int)`,
+    [settings.poolSize],
+  );
+  await client.query('VACUUM (ANALYZE)');
+}
+
+/**
  * The same starting state for every run: every lease released and every number free again
  * (so a pool only needs numbers for one run), no dead rows to wade through, a fresh checkpoint.
  */
@@ -352,6 +378,8 @@ async function benchPostgres(workDir: string, server: pg.Client) {
   if (!account) throw new Error('the service made no operator account');
   const sites = await makeSides(client, account);
   log(`${settings.sites} sites per side, each with a pool of ${settings.poolSize} numbers`);
+  await seedHistory(client, account);
+  log(`${settings.history} past sessions with released leases, analyzed`);
 
   // One visit through the service; pgbench then inserts the very same row values.
   const [firstSite] = sites.service;
@@ -362,6 +390,7 @@ async function benchPostgres(workDir: string, server: pg.Client) {
   writeFileSync(script, pgbenchScript(sample));
   const target: PgbenchTarget = { url: url.toString(), script, variables: { account }, workDir };
   const pgbenchOnce = ['-n', '-M', 'prepared', '-f', script, '-t', '1', '-D', `account=${account}`, url.toString()];
+  const probed = new Date(Date.now() - 1000);
   await runOk('pgbench', pgbenchOnce, { timeoutMs: 30_000, cwd: workDir });
   const compared = await client.query<{ row: unknown }>(
     `SELECT to_jsonb(s) - '{id,site_id,visitor_id,created_at,last_seen_at}'::text[] AS row FROM sessions s
@@ -372,7 +401,7 @@ async function benchPostgres(workDir: string, server: pg.Client) {
   if (compared.rows.length !== 2 || ours !== theirs) {
     throw new Error(`pgbench's session row differs from the service's:\n${ours}\n${theirs}`);
   }
-  if ((await check(client, sites.pgbench, new Date(0))).leases !== 1) {
+  if ((await check(client, sites.pgbench, probed)).leases !== 1) {
     throw new Error('the pgbench script did not lease a number');
   }
 
