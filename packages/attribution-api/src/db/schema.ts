@@ -140,6 +140,14 @@ export interface PoolExhaustionTable {
   outcome: 'fallback' | 'recycled';
 }
 
+export interface CallIntentTable {
+  id: Generated<string>;
+  session_id: string;
+  site_id: string;
+  tracking_number: string;
+  at: Timestamp;
+}
+
 export interface Database {
   accounts: AccountTable;
   api_keys: ApiKeyTable;
@@ -151,6 +159,7 @@ export interface Database {
   sessions: SessionTable;
   leases: LeaseTable;
   pool_exhaustions: PoolExhaustionTable;
+  call_intents: CallIntentTable;
 }
 
 export type Site = Selectable<SiteTable>;

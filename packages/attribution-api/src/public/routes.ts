@@ -4,8 +4,10 @@ import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typ
 import type { FastifyRequest } from 'fastify';
 import { ApiError, notFound } from '../errors.ts';
 import { errors, Timestamp, Uuid } from '../schemas.ts';
+import { findSiteSession, insertCallIntent } from '../sessions/repository.ts';
 import { pingSession, startOrResumeSession } from '../sessions/service.ts';
 import type { SiteConfig } from '../sessions/site-cache.ts';
+import { InvalidPhoneNumber, toE164 } from '../sites/phone.ts';
 
 export interface PublicOptions {
   sessionRateLimit: number;
@@ -138,6 +140,39 @@ export const publicRoutes: FastifyPluginAsyncTypebox<PublicOptions> = async (app
       if (result === 'unknown') throw notFound('Session');
       if (result === 'ended') throw new ApiError(410, 'session_ended', 'The session has ended; start a new one');
       return result;
+    },
+  );
+
+  app.post(
+    '/sites/:siteKey/sessions/:sessionId/intents',
+    {
+      bodyLimit: PUBLIC_BODY_LIMIT,
+      schema: {
+        tags,
+        summary: 'A tap on a swapped tel: link: the visitor is about to call this number',
+        params: Type.Object({ siteKey: Type.String({ maxLength: 64 }), sessionId: Uuid }),
+        body: Type.Object({ number: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
+        response: { 204: Type.Null(), ...errors(400, 403, 404, 413, 415) },
+      },
+    },
+    async (request, reply) => {
+      const { site } = request.siteConfig;
+      const session = await findSiteSession(app.db, site.id, request.params.sessionId);
+      if (!session) throw notFound('Session');
+      let number: string;
+      try {
+        number = toE164(request.body.number.replace(/^(tel|sms):/i, ''), site.default_country);
+      } catch (err) {
+        if (err instanceof InvalidPhoneNumber) throw new ApiError(400, 'bad_request', `number: ${err.message}`);
+        throw err;
+      }
+      await insertCallIntent(app.db, {
+        session_id: session.id,
+        site_id: site.id,
+        tracking_number: number,
+        at: app.clock(),
+      });
+      return reply.code(204).send(null);
     },
   );
 };

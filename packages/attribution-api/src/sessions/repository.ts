@@ -138,6 +138,13 @@ export async function getVisitorFirstTouch(db: Kysely<Database>, siteId: string,
     .executeTakeFirst();
 }
 
+export async function insertCallIntent(
+  db: Kysely<Database>,
+  intent: { session_id: string; site_id: string; tracking_number: string; at: Date },
+) {
+  await db.insertInto('call_intents').values(intent).execute();
+}
+
 export async function getSetting(db: Kysely<Database>, key: string, create: () => string): Promise<string> {
   await db
     .insertInto('settings')
