@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { Kysely } from 'kysely';
 import { accountRoutes } from './accounts/routes.ts';
 import type { Database } from './db/schema.ts';
+import { demoRoutes } from './demo/page.ts';
 import { installErrorHandling } from './errors.ts';
 import { requireApiKey } from './plugins/auth.ts';
 import { publicRoutes } from './public/routes.ts';
@@ -17,6 +18,7 @@ import { getSetting } from './sessions/repository.ts';
 import { SiteCache } from './sessions/site-cache.ts';
 import { numberRoutes } from './sites/number-routes.ts';
 import { siteRoutes } from './sites/routes.ts';
+import { snippetRoutes } from './snippet/routes.ts';
 import { systemRoutes } from './system/routes.ts';
 
 export interface AppOptions {
@@ -80,6 +82,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const ipSalt = await getSetting(options.db, 'ip_salt', () => randomToken(32));
 
   await app.register(systemRoutes);
+  await app.register(snippetRoutes);
+  await app.register(demoRoutes);
   await app.register(publicRoutes, {
     prefix: '/v1/public',
     sessionRateLimit: options.sessionRateLimit ?? 60,

@@ -16,6 +16,9 @@ export const systemRoutes: FastifyPluginAsyncTypebox = async (app) => {
       (await isReachable(app.db)) ? { status: 'ready' } : reply.code(503).send({ status: 'database unreachable' }),
   );
 
+  // Browsers ask for it on every page; an empty answer keeps their consoles free of 404s.
+  app.get('/favicon.ico', { schema: { hide: true } }, async (_request, reply) => reply.code(204).send());
+
   app.get('/', { schema: { hide: true } }, async (_request, reply) =>
     reply.type('text/html; charset=utf-8').send(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Ringpool</title>
@@ -23,6 +26,7 @@ export const systemRoutes: FastifyPluginAsyncTypebox = async (app) => {
 <body><h1>Ringpool</h1>
 <p>Call tracking with dynamic number insertion. This service is running.</p>
 <ul>
+<li><a href="/demo">Demo page: watch the business number being swapped</a></li>
 <li><a href="/docs">API reference (OpenAPI)</a></li>
 <li><a href="/readyz">Readiness</a></li>
 </ul>
