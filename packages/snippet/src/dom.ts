@@ -23,7 +23,11 @@ export const createSwapper = (find: Find, onTel: (a: Element) => void) => {
   /** Writes the matches in a run of texts read as one (text nodes, or one attribute value), last first. */
   const fixRun = (run: { data: string }[]) => {
     let text = '';
-    const starts = run.map((t) => text.length + ((text += t.data), 0));
+    const starts = run.map((t) => {
+      const start = text.length;
+      text += t.data;
+      return start;
+    });
     const found = find(text);
     for (let i = found.length; i--; ) {
       const m = found[i] as Match;

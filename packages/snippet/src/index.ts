@@ -28,7 +28,10 @@ const run = (c: Config) => {
   let applied = 0;
   const tels = new WeakSet<Element>();
 
-  const keep = (v: Cached) => save(persistent(), (visit = v));
+  const keep = (v: Cached) => {
+    visit = v;
+    save(persistent(), v);
+  };
 
   const ping = (path = 'ping', body: object = { url: location.href }) => {
     if (!visit) return;
