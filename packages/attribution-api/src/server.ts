@@ -4,6 +4,7 @@ import { loadConfig } from './config.ts';
 import { type OpenedDatabase, openDatabase } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { bootstrap, DEMO_POOL, DEMO_SITE_KEY, followServiceOrigin } from './demo/bootstrap.ts';
+import { readSnippet } from './snippet/routes.ts';
 
 const started = performance.now();
 const config = loadConfig(process.env);
@@ -62,9 +63,16 @@ const where =
   database.kind === 'pglite' ? `embedded PGlite in ${config.database.dataDir}` : 'PostgreSQL (DATABASE_URL)';
 const lines = [
   `Ringpool is ready on ${base} (${where}), in ${Math.round(performance.now() - started)} ms`,
+  `  Demo page      ${base}/demo  (the business number swapped live for a leased tracking number)`,
   `  API reference  ${base}/docs`,
   `  Demo site      key "${DEMO_SITE_KEY}", business number +1 (201) 555-0100, pool ${DEMO_POOL[0]} … ${DEMO_POOL.at(-1)}`,
 ];
+const snippet = readSnippet();
+lines.push(
+  snippet
+    ? `  Script tag     <script async src="${base}/v1/snippet.${snippet.version}.js" integrity="${snippet.integrity}" crossorigin="anonymous" data-site="${DEMO_SITE_KEY}"></script>`
+    : '  Script tag     the snippet is not built: run `npm run build`',
+);
 if (boot.adminKey) {
   lines.push(
     '',
