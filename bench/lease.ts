@@ -34,6 +34,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { type LoadResult, type PgbenchTarget, runPgbench, runWrk, writeWrkScript } from './lib/load.ts';
+import { type OpenLoopResult, runOpenLoop } from './lib/open-loop.ts';
 import { freePort, ROOT, run, runOk, type Service, startService, which } from './lib/proc.ts';
 import { renderMarkdown, renderTable, updateDoc } from './lib/report.ts';
 
@@ -438,8 +439,27 @@ async function benchPostgres(workDir: string, server: pg.Client) {
     levels.push({ ...level, ratio: level.service.rate / level.pgbench.rate } as PostgresLevel);
   }
 
+  // The latency at a given load: 64 connections sending at half the rate the service reached at saturation.
+  const saturated = levels.find((l) => l.clients === 64) ?? levels.at(-1);
+  let openLoop: OpenLoopResult | undefined;
+  if (saturated) {
+    await settle(client);
+    const rate = Math.max(1, Math.round(saturated.service.rate / 2));
+    const spec = { paths: sites.service.map(sessionPath), headers: SESSION_HEADERS, body: SESSION_BODY };
+    openLoop = await runOpenLoop(service.base, spec, {
+      rate,
+      connections: 64,
+      durationS: settings.durationS,
+      warmupS: settings.warmupS,
+    });
+    log(
+      `open loop, 64 connections at ${rate}/s: ${openLoop.achieved.toFixed(0)}/s done, ` +
+        `p50 ${openLoop.latencyMs.p50.toFixed(2)} ms, p99 ${openLoop.latencyMs.p99.toFixed(2)} ms, ${openLoop.errors} errors`,
+    );
+  }
+
   await service.stop();
-  return { sites: settings.sites, poolSize: settings.poolSize, levels };
+  return { sites: settings.sites, poolSize: settings.poolSize, levels, openLoop };
 }
 
 // ---- PGlite: the embedded database, and how fast `npm start` is ready ----
