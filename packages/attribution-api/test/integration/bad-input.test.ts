@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, InjectOptions } from 'fastify';
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../src/db/schema.ts';
 import {
   BROWSER_UA,
   buildTestApp,
@@ -13,7 +11,7 @@ import {
   startSession,
   TestClock,
 } from '../support/app.ts';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { createTestDatabase, snapshotRows, type TestDatabase } from '../support/database.ts';
 
 let database: TestDatabase;
 let app: FastifyInstance;
@@ -28,27 +26,7 @@ let poolNumberId = '';
 let sourceNumberId = '';
 let otherAccountNumber = '';
 
-const TABLES: (keyof Database)[] = [
-  'accounts',
-  'api_keys',
-  'settings',
-  'sites',
-  'pools',
-  'tracking_numbers',
-  'visitors',
-  'sessions',
-  'leases',
-  'pool_exhaustions',
-];
-
-/** Every row of every table, as sorted JSON text: equal snapshots mean nothing changed. */
-async function snapshot(): Promise<string[]> {
-  const selects = TABLES.map((t) => sql`SELECT ${t}::text AS t, to_jsonb(x)::text AS r FROM ${sql.table(t)} AS x`);
-  const result = await sql<{ t: string; r: string }>`${sql.join(selects, sql` UNION ALL `)} ORDER BY t, r`.execute(
-    database.db,
-  );
-  return result.rows.map((row) => `${row.t} ${row.r}`);
-}
+const snapshot = () => snapshotRows(database.db);
 
 interface Rejection {
   status: number;

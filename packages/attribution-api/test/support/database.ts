@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely } from 'kysely';
+import { Kysely, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import { inject } from 'vitest';
@@ -54,4 +54,20 @@ export async function createTestDatabase(options: { poolSize?: number } = {}): P
       await dropper.end();
     },
   };
+}
+
+/**
+ * Every row of every table of the service (found in the catalog, so new tables count too), as
+ * sorted JSON text: two equal snapshots mean nothing changed.
+ */
+export async function snapshotRows(db: Kysely<Database>): Promise<string[]> {
+  const tables = await sql<{ name: string }>`
+    SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE 'kysely_%' ORDER BY 1`.execute(
+    db,
+  );
+  const selects = tables.rows.map(
+    ({ name }) => sql`SELECT ${name}::text AS t, to_jsonb(x)::text AS r FROM ${sql.table(name)} AS x`,
+  );
+  const result = await sql<{ t: string; r: string }>`${sql.join(selects, sql` UNION ALL `)} ORDER BY t, r`.execute(db);
+  return result.rows.map((row) => `${row.t} ${row.r}`);
 }
