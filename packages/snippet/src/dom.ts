@@ -67,20 +67,21 @@ export const createSwapper = (find: Find, onTel: (a: Element) => void) => {
     // A shadow root (nodeType 11) has no parent element; a text node is judged by its parent.
     const el = root.nodeType === 1 ? (root as Element) : root.parentElement;
     if (el ? el.closest(SKIP) : root.nodeType !== 11) return;
-    const elements = el ? [el] : [];
-    const walker = document.createTreeWalker(root, 5, {
-      acceptNode: (n) => {
-        if (n.nodeType !== 1) return 1;
-        const e = n as Element;
-        if (e.matches(SKIP)) return 2;
-        if (e.shadowRoot) {
-          observe(e.shadowRoot);
-          scan(e.shadowRoot);
-        }
-        if (e.hasAttribute('title') || e.hasAttribute('aria-label') || e.nodeName === 'A') elements.push(e);
-        return 3;
-      },
-    });
+    const elements: Element[] = [];
+    const accept = (n: Node) => {
+      if (n.nodeType !== 1) return 1;
+      const e = n as Element;
+      if (e.matches(SKIP)) return 2;
+      if (e.shadowRoot) {
+        observe(e.shadowRoot);
+        scan(e.shadowRoot);
+      }
+      if (e.hasAttribute('title') || e.hasAttribute('aria-label') || e.nodeName === 'A') elements.push(e);
+      return 3;
+    };
+    // The walker shows only what is under `root`: `root` itself may be a shadow host (added as it is).
+    accept(root);
+    const walker = document.createTreeWalker(root, 5, accept);
     let run: Text[] = [];
     let block: Node | undefined;
     const step: () => void = safe(() => {

@@ -22,7 +22,7 @@ const run = (c: Config) => {
   const gpc = (navigator as { globalPrivacyControl?: boolean }).globalPrivacyControl;
   let consent = !c.consentRequired;
   const persistent = () => consent && !gpc;
-  let visit: Cached | undefined = load(persistent());
+  let visit: Cached | undefined;
   let href = location.href;
   let lastPing = 0;
   let applied = 0;
@@ -60,6 +60,8 @@ const run = (c: Config) => {
   api.l = 1;
   for (const args of w.ringpool?.q ?? []) api(args[0], args[1]);
   w.ringpool = api;
+  // Read after the queue: consent given before this script loaded finds the lease kept with it.
+  visit = load(persistent());
 
   if (visit && visit.e > now()) {
     // A live visit: swap now from the cache, before the page paints; report the view on the side.
