@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PostgresDialect } from 'kysely';
+import { type CompiledQuery, Kysely, PostgresDialect } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import type { Database } from './schema.ts';
@@ -26,9 +27,39 @@ export interface DatabaseOptions {
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v);
 export const PGLITE_PARSERS = { [pg.types.builtins.INT8]: (v: string) => v };
 
+const PREPARED = /^\/\* prepare:(\w+) \*\//;
+
+/** Marks a hot-path statement to be prepared once per connection, as pgbench -M prepared does. */
+export function prepared<R>(name: string, query: CompiledQuery<R>): CompiledQuery<R> {
+  return { ...query, sql: `/* prepare:${name} */ ${query.sql}` };
+}
+
+type Query = (this: pg.Client, ...args: unknown[]) => unknown;
+const plainQuery = pg.Client.prototype.query as unknown as Query;
+
+/**
+ * A pg client that sends marked statements as named prepared statements: parsed and planned once
+ * per connection. Only marked ones: a prepared `SELECT *` could break when a migration changes a table.
+ * The name carries a hash of the text, since pg refuses one name for two texts.
+ */
+class PreparingClient extends pg.Client {}
+(PreparingClient.prototype as unknown as { query: Query }).query = function (text, values, ...rest) {
+  const marker = typeof text === 'string' && Array.isArray(values) ? PREPARED.exec(text)?.[1] : undefined;
+  if (!marker) return plainQuery.call(this, text, values, ...rest);
+  const name = `${marker}_${createHash('sha1')
+    .update(text as string)
+    .digest('hex')
+    .slice(0, 10)}`;
+  return plainQuery.call(this, { name, text, values }, ...rest);
+};
+
 export async function openDatabase(options: DatabaseOptions): Promise<OpenedDatabase> {
   if (options.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolSize ?? 10,
+      Client: PreparingClient,
+    });
     // An idle client that loses its server must not crash the process.
     pool.on('error', () => {});
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });

@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import { prepared } from '../db/database.ts';
 import type { Attribution, Database } from '../db/schema.ts';
 
 export interface HoldResult {
@@ -15,8 +16,8 @@ export interface HoldResult {
  * the rules live in the database function `ringpool_hold_numbers` (see migrations).
  */
 export async function holdNumbers(db: Kysely<Database>, sessionId: string, now: Date, page: string | null) {
-  const result = await sql<HoldResult>`SELECT * FROM ringpool_hold_numbers(${sessionId}, ${now}, ${page})`.execute(db);
-  return result.rows;
+  const query = sql<HoldResult>`SELECT * FROM ringpool_hold_numbers(${sessionId}, ${now}, ${page})`.compile(db);
+  return (await db.executeQuery(prepared('hold_numbers', query))).rows;
 }
 
 export interface NewSession extends Attribution {
@@ -50,7 +51,7 @@ export async function insertSession(db: Kysely<Database>, session: NewSession, n
     msclkid: session.msclkid,
     ttclid: session.ttclid,
   };
-  return db
+  const query = db
     .with('visitor', (q) =>
       q
         .insertInto('visitors')
@@ -65,7 +66,10 @@ export async function insertSession(db: Kysely<Database>, session: NewSession, n
     .insertInto('sessions')
     .values({ ...session, created_at: now, last_seen_at: now, pages: [session.landing_url] })
     .returning(['id', 'visitor_id', 'last_seen_at', 'is_bot', 'source'])
-    .executeTakeFirstOrThrow();
+    .compile();
+  const [row] = (await db.executeQuery(prepared('insert_session', query))).rows;
+  if (!row) throw new Error('the session insert returned no row');
+  return row;
 }
 
 export async function findSiteSession(db: Kysely<Database>, siteId: string, sessionId: string) {

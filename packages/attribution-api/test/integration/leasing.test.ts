@@ -373,3 +373,23 @@ describe.runIf(testDatabaseKind() === 'postgres')('two service instances sharing
     }
   });
 });
+
+describe.runIf(testDatabaseKind() === 'postgres')('the hot path on PostgreSQL', () => {
+  it('runs the session insert and the lease as statements prepared once per connection', async () => {
+    const { openDatabase } = await import('../../src/db/database.ts');
+    const single = await openDatabase({ databaseUrl: database.url, poolSize: 1 });
+    const other = await buildTestApp(single.db, { clock: clock.now });
+    try {
+      const { site: s } = await site(2);
+      for (let i = 0; i < 2; i++) expect((await startSession(other, s.public_key)).body.swaps[0].via).toBe('pool');
+      // One connection: this query sees the statements the visits prepared on it.
+      const { rows } = await sql<{ name: string }>`SELECT name FROM pg_prepared_statements ORDER BY name`.execute(
+        single.db,
+      );
+      expect(rows.map((r) => r.name.replace(/_[0-9a-f]{10}$/, ''))).toEqual(['hold_numbers', 'insert_session']);
+    } finally {
+      await other.close();
+      await single.close();
+    }
+  });
+});
