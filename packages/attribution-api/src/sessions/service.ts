@@ -8,7 +8,7 @@ import { sha256 } from '../secrets.ts';
 import { findSiteSession, type HoldResult, holdNumbers, insertSession } from './repository.ts';
 import type { SiteCache, SiteConfig } from './site-cache.ts';
 import { leaseExpiry, type Swap, swapsFor } from './swaps.ts';
-import { readVisitAttribution } from './visit-attribution.ts';
+import { pageAddress, readVisitAttribution } from './visit-attribution.ts';
 
 export interface SessionContext {
   db: Kysely<Database>;
@@ -53,15 +53,6 @@ function deviceOf(userAgent: string | null, bot: boolean): Device {
   return device;
 }
 
-function pageOf(url: string): string | null {
-  try {
-    const u = new URL(url);
-    return (u.origin + u.pathname).slice(0, 2048);
-  } catch {
-    return null;
-  }
-}
-
 /** The session is alive while its idle timeout has not run out since its last sign of life. */
 function isAlive(config: SiteConfig, lastSeen: Date, now: Date): boolean {
   return now.getTime() - lastSeen.getTime() < config.site.idle_timeout_s * 1000;
@@ -93,7 +84,7 @@ export async function startOrResumeSession(
       (!input.visitor || input.visitor === existing.visitor_id) &&
       isAlive(config, existing.last_seen_at, now)
     ) {
-      const holds = existing.is_bot ? [] : await holdNumbers(db, existing.id, now, pageOf(input.url));
+      const holds = existing.is_bot ? [] : await holdNumbers(db, existing.id, now, pageAddress(input.url));
       return {
         session: existing.id,
         visitor: existing.visitor_id,
@@ -144,6 +135,6 @@ export async function pingSession(
   const session = await findSiteSession(ctx.db, config.site.id, sessionId);
   if (!session) return 'unknown';
   if (!isAlive(config, session.last_seen_at, ctx.now)) return 'ended';
-  const holds = session.is_bot ? [] : await holdNumbers(ctx.db, session.id, ctx.now, url ? pageOf(url) : null);
+  const holds = session.is_bot ? [] : await holdNumbers(ctx.db, session.id, ctx.now, url ? pageAddress(url) : null);
   return { expires_at: leaseExpiry(holds), swaps: await swapsWithFreshConfig(ctx, config, session.source, holds) };
 }

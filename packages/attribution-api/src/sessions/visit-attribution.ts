@@ -73,6 +73,12 @@ function pageOf(url: URL): string {
   return (url.origin + url.pathname).slice(0, MAX_URL);
 }
 
+/** A page's address as stored (origin and path), or null when it is not an http(s) URL. */
+export function pageAddress(value: string): string | null {
+  const url = parseUrl(value);
+  return url && pageOf(url);
+}
+
 function hostOf(url: URL): string {
   return url.hostname.replace(/^www\./, '');
 }
