@@ -84,20 +84,34 @@ export const createSwapper = (find: Find, onTel: (a: Element) => void) => {
     const walker = document.createTreeWalker(root, 5, accept);
     let run: Text[] = [];
     let block: Node | undefined;
+    let parent: Node | null = null;
+    let count = 0;
+    // What a slice wrote is the tracking number: its own mutations need no second look. No page script runs
+    // inside a slice, so the records taken at its end are the snippet's.
+    const rest = () => observer.takeRecords();
     const step: () => void = safe(() => {
       const until = performance.now() + 30;
       for (let n = walker.nextNode(); n; n = walker.nextNode()) {
-        const b = blockOf(n);
-        if (b !== block) {
-          fixRun(run);
-          run = [];
-          block = b;
+        // Text nodes under one parent share its block: look it up once.
+        if (n.parentNode !== parent) {
+          parent = n.parentNode;
+          const b = blockOf(n);
+          if (b !== block) {
+            fixRun(run);
+            run = [];
+            block = b;
+          }
         }
         run.push(n as Text);
-        if (performance.now() > until) return setTimeout(step);
+        // The clock is read every 256 nodes: reading it costs too.
+        if (!(++count & 255) && performance.now() > until) {
+          rest();
+          return setTimeout(step);
+        }
       }
       fixRun(run);
       elements.map(fixAttributes);
+      rest();
     });
     step();
   };
