@@ -27,11 +27,13 @@ import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { CHROMIUM_ARGS, findChromium, missingChromium } from '../e2e/support/chromium.ts';
 import { freePort, ROOT, type Service, startService } from './lib/proc.ts';
 
 const RUNS = Math.max(1, Number(process.env.BENCH_SNIPPET_RUNS) || 5);
 const BIG_RUNS = Math.max(1, Number(process.env.BENCH_SNIPPET_BIG_RUNS) || 3);
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const CHROMIUM = findChromium();
+if (!CHROMIUM) throw new Error(missingChromium('The snippet bench needs Chromium.'));
 /** The whole bench stops (and cleans up) after this long, whatever happens. */
 const DEADLINE_MS = 10 * 60_000;
 const BUDGET = { scan5kMs: 10, taskMs: 50, insertMs: 16 };
@@ -357,15 +359,7 @@ async function main() {
     const base = service.base;
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
+      args: CHROMIUM_ARGS,
     });
     const version = browser.version();
     // The service leases no number to a HeadlessChrome user agent (a bot): present the same Chrome as a browser.

@@ -1,5 +1,5 @@
 import { defineConfig, devices } from '@playwright/test';
-import { findChromium, missingChromium } from './support/chromium.ts';
+import { CHROMIUM_ARGS, findChromium, missingChromium } from './support/chromium.ts';
 import { ADMIN_API_KEY, SERVICE_PORT, SERVICE_URL } from './support/service.ts';
 
 const chromium = findChromium();
@@ -30,15 +30,7 @@ export default defineConfig({
     headless: true,
     launchOptions: {
       ...(chromium ? { executablePath: chromium } : {}),
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-      ],
+      args: CHROMIUM_ARGS,
     },
     // A trace costs seconds per test; keep one for a developer to open, not in CI's log-only runs.
     trace: ci ? 'off' : 'retain-on-failure',

@@ -12,6 +12,17 @@ function isExecutable(path: string): boolean {
   }
 }
 
+/** Launch flags that work on this kind of machine: root, no GPU, and no network beyond the loopback. */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
 /** The Chromium to test in: CHROMIUM_PATH if set, else the system's; undefined if there is none. */
 export function findChromium(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const chosen = env.CHROMIUM_PATH;
