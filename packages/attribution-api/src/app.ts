@@ -6,6 +6,11 @@ import addFormats from 'ajv-formats';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Kysely } from 'kysely';
 import { accountRoutes } from './accounts/routes.ts';
+import { TelephonyDirectory } from './calls/directory.ts';
+import { CallRecorder, type EventSpool } from './calls/recorder.ts';
+import { callRoutes } from './calls/routes.ts';
+import { telephonyAccountRoutes } from './calls/telephony-account-routes.ts';
+import { telephonyRoutes } from './calls/telephony-routes.ts';
 import type { Database } from './db/schema.ts';
 import { demoRoutes } from './demo/page.ts';
 import { installErrorHandling } from './errors.ts';
@@ -29,6 +34,14 @@ export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
   sessionRateLimit?: number;
   trustProxy?: boolean;
+  /** Where call events wait while the database is away (a CallSpool on local disk). */
+  callSpool: EventSpool;
+  /** The URL providers call the service at; telephony signatures cover it. */
+  publicBaseUrl?: string | undefined;
+  /** How long a webhook waits for the database before spooling (default 1 s). */
+  callWriteTimeoutMs?: number;
+  /** How often the number → forward-to cache is reloaded (default 15 s). */
+  directoryRefreshMs?: number;
 }
 
 declare module 'fastify' {
@@ -36,6 +49,8 @@ declare module 'fastify' {
     db: Kysely<Database>;
     clock: () => Date;
     siteCache: SiteCache;
+    telephonyDirectory: TelephonyDirectory;
+    callRecorder: CallRecorder;
   }
 }
 
@@ -61,6 +76,27 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorate('db', options.db);
   app.decorate('clock', options.clock ?? (() => new Date()));
   app.decorate('siteCache', new SiteCache(options.db));
+  const directory = new TelephonyDirectory(options.db, {
+    refreshMs: options.directoryRefreshMs,
+    onError: (err) => app.log.warn({ err }, 'telephony directory refresh failed'),
+  });
+  const recorder = new CallRecorder(options.db, options.callSpool, {
+    timeoutMs: options.callWriteTimeoutMs,
+    clock: () => app.clock(),
+    log: app.log,
+  });
+  app.decorate('telephonyDirectory', directory);
+  app.decorate('callRecorder', recorder);
+  app.addHook('onReady', async () => {
+    // Warm before the first call arrives; from then on the cache answers even without the database.
+    await directory.refresh();
+    directory.start();
+    recorder.start();
+  });
+  app.addHook('onClose', async () => {
+    directory.stop();
+    await recorder.stop();
+  });
   installErrorHandling(app);
   app.addSchema(ErrorResponse);
 
@@ -89,6 +125,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     sessionRateLimit: options.sessionRateLimit ?? 60,
     ipSalt,
   });
+  await app.register(telephonyRoutes, {
+    prefix: '/v1/telephony',
+    directory,
+    recorder,
+    publicBaseUrl: options.publicBaseUrl,
+  });
   await app.register(
     async (admin) => {
       requireApiKey(admin, options.adminApiKey);
@@ -99,6 +141,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       await admin.register(siteRoutes);
       await admin.register(numberRoutes);
       await admin.register(sessionAdminRoutes);
+      await admin.register(callRoutes, { directory, recorder });
+      await admin.register(telephonyAccountRoutes, { directory });
     },
     { prefix: '/v1' },
   );

@@ -12,6 +12,8 @@ export interface Config {
   /** Session creations per minute per client address, per process. */
   sessionRateLimit: number;
   trustProxy: boolean;
+  /** This machine's own files: the call spool, and the demo's telephony credentials. */
+  stateDir: string;
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -38,5 +40,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     logLevel: env.LOG_LEVEL || 'info',
     sessionRateLimit: integer(env, 'SESSION_RATE_LIMIT', 60, 1, 1_000_000),
     trustProxy: env.TRUST_PROXY === 'true',
+    stateDir: env.STATE_DIR || './.ringpool',
   };
 }

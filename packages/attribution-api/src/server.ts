@@ -1,15 +1,26 @@
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
+import { CallSpool } from './calls/spool.ts';
 import { loadConfig } from './config.ts';
 import { type OpenedDatabase, openDatabase } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
-import { bootstrap, DEMO_POOL, DEMO_SITE_KEY, followServiceOrigin } from './demo/bootstrap.ts';
+import {
+  bootstrap,
+  DEMO_POOL,
+  DEMO_SITE_KEY,
+  DEMO_TWILIO_ACCOUNT,
+  ensureDemoTelephony,
+  followServiceOrigin,
+} from './demo/bootstrap.ts';
+import { writeDemoTelephony } from './demo/telephony-file.ts';
 import { readSnippet } from './snippet/routes.ts';
 
 const started = performance.now();
 const config = loadConfig(process.env);
 let database: OpenedDatabase | undefined;
 let app: FastifyInstance | undefined;
+let spool: CallSpool | undefined;
 
 // Installed first, so that a signal during start-up still closes the database cleanly.
 let closing = false;
@@ -19,6 +30,8 @@ async function shutdown(signal: string) {
   app?.log.info({ signal }, 'shutting down');
   try {
     await app?.close();
+    // Closed after the app: the last replay has finished, and another process may take what is left.
+    spool?.close();
     await database?.close();
     process.exit(0);
   } catch (err) {
@@ -31,8 +44,14 @@ process.on('SIGINT', () => void shutdown('SIGINT'));
 
 database = await openDatabase(config.database);
 await migrateToLatest(database.db);
+spool = new CallSpool({
+  dir: path.join(config.stateDir, 'spool'),
+  onWarning: (message) => app?.log.warn({ spool: true }, message),
+});
 app = await buildApp({
   db: database.db,
+  callSpool: spool,
+  publicBaseUrl: config.publicBaseUrl,
   adminApiKey: config.adminApiKey,
   logger: {
     level: config.logLevel,
@@ -42,6 +61,7 @@ app = await buildApp({
   trustProxy: config.trustProxy,
 });
 const boot = await bootstrap(database.db, { adminKeyFromEnv: Boolean(config.adminApiKey) });
+const demoToken = await ensureDemoTelephony(database.db);
 
 const serviceOrigins = (port: number) => [
   `http://localhost:${port}`,
@@ -59,6 +79,13 @@ if (port !== config.port) {
 }
 
 const base = `http://localhost:${port}`;
+if (demoToken) {
+  writeDemoTelephony(config.stateDir, {
+    baseUrl: config.publicBaseUrl ?? base,
+    accountSid: DEMO_TWILIO_ACCOUNT,
+    authToken: demoToken,
+  });
+}
 const where =
   database.kind === 'pglite' ? `embedded PGlite in ${config.database.dataDir}` : 'PostgreSQL (DATABASE_URL)';
 const lines = [
@@ -66,6 +93,7 @@ const lines = [
   `  Demo page      ${base}/demo  (the business number swapped live for a leased tracking number)`,
   `  API reference  ${base}/docs`,
   `  Demo site      key "${DEMO_SITE_KEY}", business number +1 (201) 555-0100, pool ${DEMO_POOL[0]} … ${DEMO_POOL.at(-1)}`,
+  '  Simulate a call to the number the demo page shows:  npm run call -- <number>',
 ];
 const snippet = readSnippet();
 lines.push(

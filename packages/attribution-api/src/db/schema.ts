@@ -1,4 +1,7 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+import type { Confidence } from '../calls/attribution.ts';
+
+export type { Confidence };
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -148,6 +151,65 @@ export interface CallIntentTable {
   at: Timestamp;
 }
 
+export type TelephonyProvider = 'twilio' | 'telnyx';
+
+export interface TelephonyAccountTable {
+  id: Generated<string>;
+  account_id: string;
+  provider: TelephonyProvider;
+  provider_account: string;
+  secret: string;
+  unknown_forward_to: string | null;
+  created_at: CreatedAt;
+}
+
+export type CallStatus = 'ringing' | 'in-progress' | 'completed' | 'busy' | 'no-answer' | 'failed' | 'canceled';
+
+export interface CallTable {
+  id: Generated<string>;
+  account_id: string;
+  site_id: string;
+  tracking_number_id: string | null;
+  tracking_number: string;
+  provider: string;
+  provider_call_id: string;
+  caller: string | null;
+  forwarded_to: string | null;
+  started_at: Timestamp;
+  answered_at: Timestamp | null;
+  ended_at: Timestamp | null;
+  status: CallStatus;
+  duration_s: number | null;
+  qualified: Generated<boolean>;
+  recording_url: string | null;
+  recording_duration_s: number | null;
+  session_id: string | null;
+  confidence: Confidence;
+  reason: string;
+  candidates: ColumnType<unknown[], string, string>;
+  source: string | null;
+  medium: string | null;
+  campaign: string | null;
+  term: string | null;
+  content: string | null;
+  source_label: string | null;
+  landing_url: string | null;
+  device_type: string | null;
+  is_first_call: boolean;
+  first_call_id: string | null;
+  created_at: CreatedAt;
+  updated_at: DefaultedTimestamp;
+}
+
+export interface CallOrphanEventTable {
+  id: Generated<string>;
+  account_id: string;
+  provider: string;
+  provider_call_id: string;
+  event: ColumnType<unknown, string, string>;
+  received_at: CreatedAt;
+}
+
 export interface Database {
   accounts: AccountTable;
   api_keys: ApiKeyTable;
@@ -160,6 +222,9 @@ export interface Database {
   leases: LeaseTable;
   pool_exhaustions: PoolExhaustionTable;
   call_intents: CallIntentTable;
+  telephony_accounts: TelephonyAccountTable;
+  calls: CallTable;
+  call_orphan_events: CallOrphanEventTable;
 }
 
 export type Site = Selectable<SiteTable>;
@@ -168,3 +233,4 @@ export type Pool = Selectable<PoolTable>;
 export type TrackingNumber = Selectable<TrackingNumberTable>;
 export type Session = Selectable<SessionTable>;
 export type Lease = Selectable<LeaseTable>;
+export type Call = Selectable<CallTable>;

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { createApiKey } from '../accounts/repository.ts';
 import type { Database } from '../db/schema.ts';
+import { randomToken } from '../secrets.ts';
 
 export const DEMO_SITE_KEY = 'demo';
 export const DEMO_BUSINESS_NUMBER = '+12015550100';
@@ -69,4 +70,32 @@ export async function bootstrap(db: Kysely<Database>, options: { adminKeyFromEnv
 /** The demo site accepts the service's own origins, on whatever port it runs. */
 export async function followServiceOrigin(db: Kysely<Database>, origins: string[]): Promise<void> {
   await db.updateTable('sites').set({ allowed_origins: origins }).where('is_demo', '=', true).execute();
+}
+
+/** The demo's stand-in Twilio account: `npm run call` signs its webhooks with this token. */
+export const DEMO_TWILIO_ACCOUNT = `AC${'0'.repeat(32)}`;
+
+/** Makes sure the demo account accepts simulated Twilio calls; returns the token they are signed with. */
+export async function ensureDemoTelephony(db: Kysely<Database>): Promise<string | null> {
+  const site = await db.selectFrom('sites').select('account_id').where('is_demo', '=', true).executeTakeFirst();
+  if (!site) return null;
+  await db
+    .insertInto('telephony_accounts')
+    .values({
+      account_id: site.account_id,
+      provider: 'twilio',
+      provider_account: DEMO_TWILIO_ACCOUNT,
+      secret: randomToken(24),
+      unknown_forward_to: null,
+    })
+    .onConflict((oc) => oc.columns(['provider', 'provider_account']).doNothing())
+    .execute();
+  const row = await db
+    .selectFrom('telephony_accounts')
+    .select('secret')
+    .where('provider', '=', 'twilio')
+    .where('provider_account', '=', DEMO_TWILIO_ACCOUNT)
+    .where('account_id', '=', site.account_id)
+    .executeTakeFirst();
+  return row?.secret ?? null;
 }

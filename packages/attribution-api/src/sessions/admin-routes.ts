@@ -1,10 +1,11 @@
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
-import { badRequest, notFound } from '../errors.ts';
+import { decodeCursor, encodeCursor } from '../cursor.ts';
+import { notFound } from '../errors.ts';
 import { errors, ListQuery, NullableString, NullableTimestamp, Timestamp, Uuid } from '../schemas.ts';
 import { leaseState } from './lease-lifecycle.ts';
-import { getSession, getVisitorFirstTouch, listSessions, type SessionCursor, sessionLeases } from './repository.ts';
+import { getSession, getVisitorFirstTouch, listSessions, sessionLeases } from './repository.ts';
 
-const AttributionFields = {
+export const AttributionFields = {
   landing_url: Type.String(),
   referrer: NullableString,
   source: Type.String(),
@@ -59,22 +60,6 @@ const SessionDetail = Type.Object({
   first_touch: Type.Union([Type.Object({ first_seen_at: Timestamp, ...AttributionFields }), Type.Null()]),
 });
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-function encodeCursor(row: SessionCursor): string {
-  return Buffer.from(`${row.created_at.toISOString()}|${row.id}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string): SessionCursor {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
-  const createdAt = new Date(at ?? '');
-  const year = createdAt.getUTCFullYear();
-  if (!id || !UUID.test(id) || Number.isNaN(year) || year < 2000 || year > 9999) {
-    throw badRequest('cursor is not one this API gave');
-  }
-  return { created_at: createdAt, id };
-}
-
 export const sessionAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const tags = ['sessions'];
 
@@ -93,14 +78,18 @@ export const sessionAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const limit = request.query.limit ?? 100;
-      const after = request.query.cursor ? decodeCursor(request.query.cursor) : undefined;
+      const cursor = request.query.cursor ? decodeCursor(request.query.cursor) : undefined;
+      const after = cursor && { created_at: cursor.at, id: cursor.id };
       const sessions = await listSessions(app.db, request.principal.accountId, {
         siteId: request.query.site_id,
         limit,
         after,
       });
       const last = sessions.at(-1);
-      return { sessions, next_cursor: last && sessions.length === limit ? encodeCursor(last) : null };
+      return {
+        sessions,
+        next_cursor: last && sessions.length === limit ? encodeCursor({ at: last.created_at, id: last.id }) : null,
+      };
     },
   );
 

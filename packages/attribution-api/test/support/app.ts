@@ -1,7 +1,11 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import type { Kysely } from 'kysely';
 import { createAccount, createApiKey } from '../../src/accounts/repository.ts';
 import { type AppOptions, buildApp } from '../../src/app.ts';
+import { CallSpool } from '../../src/calls/spool.ts';
 import type { Database } from '../../src/db/schema.ts';
 
 /** A clock the test moves by hand. */
@@ -14,7 +18,8 @@ export class TestClock {
 }
 
 export async function buildTestApp(db: Kysely<Database>, options: Partial<AppOptions> = {}): Promise<FastifyInstance> {
-  const app = await buildApp({ db, sessionRateLimit: 100_000, ...options });
+  const callSpool = options.callSpool ?? new CallSpool({ dir: mkdtempSync(path.join(tmpdir(), 'ringpool-spool-')) });
+  const app = await buildApp({ db, sessionRateLimit: 100_000, ...options, callSpool });
   await app.ready();
   return app;
 }

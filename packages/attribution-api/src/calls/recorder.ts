@@ -1,0 +1,110 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.ts';
+import type { CallEvent } from './events.ts';
+import { type ApplyOutcome, applyCallEvent } from './service.ts';
+
+/** The durable side of the recorder: events kept on local disk until the database takes them. */
+export interface EventSpool {
+  append(event: Record<string, unknown>): void;
+  replay(
+    apply: (event: Record<string, unknown>) => Promise<void>,
+  ): Promise<{ applied: number; pending: number; error?: unknown }>;
+  pendingCount(): number;
+}
+
+export type RecordOutcome = ApplyOutcome | 'spooled' | 'lost';
+
+export interface RecorderOptions {
+  /** How long a webhook waits for the database before the event goes to the spool. */
+  timeoutMs?: number;
+  replayEveryMs?: number;
+  clock?: () => Date;
+  log?: {
+    warn(obj: object, msg: string): void;
+    error(obj: object, msg: string): void;
+    info(obj: object, msg: string): void;
+  };
+}
+
+const SLOW = Symbol('slow');
+
+/**
+ * Writes call events to the database, or — when it is down or slower than the webhook can wait —
+ * to the spool, which is replayed into the database when it returns. Applying is idempotent, so an
+ * event that reached both (a slow write that finished late) is recorded once.
+ */
+export class CallRecorder {
+  private timer: NodeJS.Timeout | undefined;
+  private replaying: Promise<void> | undefined;
+  private readonly timeoutMs: number;
+  private readonly clock: () => Date;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly spool: EventSpool,
+    private readonly options: RecorderOptions = {},
+  ) {
+    this.timeoutMs = options.timeoutMs ?? 1_000;
+    this.clock = options.clock ?? (() => new Date());
+  }
+
+  async record(event: CallEvent): Promise<RecordOutcome> {
+    let timer: NodeJS.Timeout | undefined;
+    const write = applyCallEvent(this.db, event, this.clock());
+    const slow = new Promise<typeof SLOW>((resolve) => {
+      timer = setTimeout(() => resolve(SLOW), this.timeoutMs);
+    });
+    try {
+      const outcome = await Promise.race([write, slow]);
+      if (outcome !== SLOW) return outcome;
+      write.catch(() => {});
+      this.options.log?.warn({ callId: event.callId, type: event.type }, 'database slow: call event spooled');
+    } catch (err) {
+      this.options.log?.warn(
+        { err, callId: event.callId, type: event.type },
+        'database unavailable: call event spooled',
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+    try {
+      this.spool.append(event);
+      return 'spooled';
+    } catch (err) {
+      this.options.log?.error({ err, event }, 'call event lost: neither the database nor the spool took it');
+      return 'lost';
+    }
+  }
+
+  /** Moves spooled events into the database; stops at the first failure and tries again later. */
+  replay(): Promise<void> {
+    this.replaying ??= this.spool
+      .replay(async (event) => {
+        await applyCallEvent(this.db, event as CallEvent, this.clock());
+      })
+      .then(({ applied, pending, error }) => {
+        if (applied > 0) this.options.log?.info({ applied, pending }, 'spooled call events written to the database');
+        if (error) this.options.log?.warn({ err: error, pending }, 'spool replay stopped; retrying later');
+      })
+      .catch((err) => {
+        this.options.log?.warn({ err }, 'spool replay failed; retrying later');
+      })
+      .finally(() => {
+        this.replaying = undefined;
+      });
+    return this.replaying;
+  }
+
+  start(): void {
+    if (this.timer) return;
+    void this.replay();
+    this.timer = setInterval(() => void this.replay(), this.options.replayEveryMs ?? 5_000);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.replaying;
+  }
+}
