@@ -1,5 +1,10 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 /** The service under test: the real one, started by the Playwright config on an empty database. */
 export const SERVICE_PORT = 3217;
+/** Its database and its own files (spool, demo telephony credentials), removed when it exits. */
+export const E2E_STATE_ROOT = join(tmpdir(), `ringpool-e2e-${SERVICE_PORT}`);
 export const SERVICE_URL = `http://127.0.0.1:${SERVICE_PORT}`;
 /** The same service under its other allowed origin: a page on one calling the other is a real cross-origin request. */
 export const SERVICE_URL_LOCALHOST = `http://localhost:${SERVICE_PORT}`;

@@ -80,8 +80,10 @@ if (port !== config.port) {
 
 const base = `http://localhost:${port}`;
 if (demoToken) {
+  // The address the service listens on, not the banner's "localhost", which may resolve to another one.
+  const host = ['0.0.0.0', '::'].includes(config.host) ? '127.0.0.1' : config.host;
   writeDemoTelephony(config.stateDir, {
-    baseUrl: config.publicBaseUrl ?? base,
+    baseUrl: config.publicBaseUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     accountSid: DEMO_TWILIO_ACCOUNT,
     authToken: demoToken,
   });
