@@ -1,10 +1,14 @@
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import path from 'node:path';
 import type { Kysely } from 'kysely';
+import { isReachable } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
 import type { CallEvent } from './events.ts';
 import { type ApplyOutcome, applyCallEvent } from './service.ts';
 
 /** The durable side of the recorder: events kept on local disk until the database takes them. */
 export interface EventSpool {
+  readonly dir: string;
   append(event: Record<string, unknown>): void;
   replay(
     apply: (event: Record<string, unknown>) => Promise<void>,
@@ -80,7 +84,13 @@ export class CallRecorder {
   replay(): Promise<void> {
     this.replaying ??= this.spool
       .replay(async (event) => {
-        await applyCallEvent(this.db, event as CallEvent, this.clock());
+        try {
+          await applyCallEvent(this.db, event as CallEvent, this.clock());
+        } catch (err) {
+          // With the database up, an event that still fails would block every call behind it: set it aside.
+          if (!(await isReachable(this.db))) throw err;
+          this.quarantine(event, err);
+        }
       })
       .then(({ applied, pending, error }) => {
         if (applied > 0) this.options.log?.info({ applied, pending }, 'spooled call events written to the database');
@@ -93,6 +103,18 @@ export class CallRecorder {
         this.replaying = undefined;
       });
     return this.replaying;
+  }
+
+  /** Keeps an event the database refuses in `poison.ndjson` beside the spool, for a person to look at. */
+  private quarantine(event: Record<string, unknown>, err: unknown): void {
+    const fd = openSync(path.join(this.spool.dir, 'poison.ndjson'), 'a');
+    try {
+      writeSync(fd, `${JSON.stringify({ event, error: String(err), at: this.clock().toISOString() })}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    this.options.log?.error({ err, callId: event.callId }, 'call event refused by the database: kept in poison.ndjson');
   }
 
   start(): void {
