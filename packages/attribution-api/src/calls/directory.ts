@@ -109,11 +109,9 @@ export class TelephonyDirectory {
     this.credentials = new Map(accounts.map((row) => [`${row.provider}:${row.provider_account}`, toCredential(row)]));
   }
 
+  // Retired numbers too: a visitor may still hold one, and a call is always forwarded.
   private numbers() {
-    return this.db
-      .selectFrom('tracking_numbers')
-      .select(['e164', 'forward_to', 'recording', 'account_id'])
-      .where('retired_at', 'is', null);
+    return this.db.selectFrom('tracking_numbers').select(['e164', 'forward_to', 'recording', 'account_id']);
   }
 
   private async loadRoute(e164: string): Promise<ForwardRoute | undefined> {

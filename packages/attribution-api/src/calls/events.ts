@@ -83,7 +83,12 @@ export function advanceCall(
   if (RANK[report.status] <= RANK[current.status]) {
     // Same or earlier stage: only a duration the call lacked is worth taking.
     if (report.durationS !== null && current.duration_s === null && RANK[current.status] === 2) {
-      return { ...current, duration_s: report.durationS };
+      return {
+        status: current.status,
+        answered_at: current.answered_at,
+        ended_at: current.ended_at,
+        duration_s: report.durationS,
+      };
     }
     return undefined;
   }

@@ -130,6 +130,7 @@ async function applyUpdate(trx: Transaction<Database>, event: CallEvent, now: Da
   if (!next) return 'unchanged';
   // A duration reported by the carrier can reach back past the moment we saw the call start.
   if (next.answered_at && next.answered_at < call.started_at) next.answered_at = call.started_at;
+  if (next.ended_at && next.ended_at < call.started_at) next.ended_at = call.started_at;
   await updateCall(
     trx,
     call.id,

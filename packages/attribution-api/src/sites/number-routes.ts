@@ -371,6 +371,8 @@ export const numberRoutes: FastifyPluginAsyncTypebox = async (app) => {
         ...(label !== undefined ? { source_label: label } : {}),
       });
       if (!number) throw notFound('Tracking number');
+      // Calls to it forward by the new settings from now on, in this process at once.
+      app.telephonyDirectory.forget();
       return toNumberResponse(number);
     },
   );
