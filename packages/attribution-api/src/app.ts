@@ -14,6 +14,7 @@ import { telephonyRoutes } from './calls/telephony-routes.ts';
 import type { Database } from './db/schema.ts';
 import { demoRoutes } from './demo/page.ts';
 import { installErrorHandling } from './errors.ts';
+import { exportRoutes } from './exports/routes.ts';
 import { requireApiKey } from './plugins/auth.ts';
 import { publicRoutes } from './public/routes.ts';
 import { ErrorResponse } from './schemas.ts';
@@ -143,6 +144,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       await admin.register(sessionAdminRoutes);
       await admin.register(callRoutes, { directory, recorder });
       await admin.register(telephonyAccountRoutes, { directory });
+      await admin.register(exportRoutes);
     },
     { prefix: '/v1' },
   );
