@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { toE164 } from '../sites/phone.ts';
 import { attributeCall, type LeaseCandidate } from './attribution.ts';
@@ -49,7 +49,20 @@ function toCandidate(row: LeaseCandidateRow): LeaseCandidate {
  */
 export async function applyCallEvent(db: Kysely<Database>, event: CallEvent, now: Date): Promise<ApplyOutcome> {
   if (event.type === 'call.started') return recordCall(db, event, now);
-  return db.transaction().execute((trx) => applyUpdate(trx, event, now));
+  return db.transaction().execute(async (trx) => {
+    await lockProviderCall(trx, event);
+    return applyUpdate(trx, event, now);
+  });
+}
+
+/**
+ * One writer at a time per provider call: an update that finds no call parks itself for the call,
+ * and the call's insert collects what is parked. Without the lock, an update could park itself
+ * just after a concurrent insert had looked, and wait forever.
+ */
+async function lockProviderCall(trx: Transaction<Database>, event: CallEvent): Promise<void> {
+  const key = `${event.accountId}|${event.provider}|${event.callId}`;
+  await sql`SELECT pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(trx);
 }
 
 async function recordCall(
@@ -73,6 +86,7 @@ async function recordCall(
   const firstCall = caller ? await firstCallOf(db, number.site_id, caller, at) : undefined;
 
   return db.transaction().execute(async (trx) => {
+    await lockProviderCall(trx, event);
     const id = await insertCall(trx, {
       account_id: number.account_id,
       site_id: number.site_id,

@@ -42,7 +42,14 @@ const plainQuery = pg.Client.prototype.query as unknown as Query;
  * per connection. Only marked ones: a prepared `SELECT *` could break when a migration changes a table.
  * The name carries a hash of the text, since pg refuses one name for two texts.
  */
-class PreparingClient extends pg.Client {}
+class PreparingClient extends pg.Client {
+  constructor(config?: string | pg.ClientConfig) {
+    super(config);
+    // A connection lost while checked out must not crash the process: its query fails, and the
+    // pool drops the client when it comes back (pg only listens for errors on idle clients).
+    this.on('error', () => {});
+  }
+}
 (PreparingClient.prototype as unknown as { query: Query }).query = function (text, values, ...rest) {
   const marker = typeof text === 'string' && Array.isArray(values) ? PREPARED.exec(text)?.[1] : undefined;
   if (!marker) return plainQuery.call(this, text, values, ...rest);
