@@ -26,6 +26,7 @@ import { numberRoutes } from './sites/number-routes.ts';
 import { siteRoutes } from './sites/routes.ts';
 import { snippetRoutes } from './snippet/routes.ts';
 import { systemRoutes } from './system/routes.ts';
+import { webhookRoutes } from './webhooks/routes.ts';
 
 export interface AppOptions {
   db: Kysely<Database>;
@@ -145,6 +146,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       await admin.register(callRoutes, { directory, recorder });
       await admin.register(telephonyAccountRoutes, { directory });
       await admin.register(exportRoutes);
+      await admin.register(webhookRoutes);
     },
     { prefix: '/v1' },
   );

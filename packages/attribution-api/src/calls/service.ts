@@ -1,6 +1,7 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { toE164 } from '../sites/phone.ts';
+import { endsCall, enqueueCallEvents } from '../webhooks/outbox.ts';
 import { attributeCall, type LeaseCandidate } from './attribution.ts';
 import { advanceCall, type CallEvent, isQualified } from './events.ts';
 import {
@@ -121,6 +122,7 @@ async function recordCall(
       first_call_id: firstCall?.id ?? null,
     });
     if (!id) return 'duplicate';
+    await enqueueCallEvents(trx, number.account_id, id, ['call.started', 'call.attributed'], now);
     for (const waiting of await takeOrphanEvents(trx, event.accountId, event.provider, event.callId)) {
       await applyUpdate(trx, waiting as CallEvent, now);
     }
@@ -151,5 +153,8 @@ async function applyUpdate(trx: Transaction<Database>, event: CallEvent, now: Da
     { ...next, qualified: isQualified(next.status, next.duration_s, call.qualified_call_s) },
     now,
   );
+  if (endsCall(call.status, next.status)) {
+    await enqueueCallEvents(trx, event.accountId, call.id, ['call.completed'], now);
+  }
   return 'updated';
 }
