@@ -17,6 +17,7 @@ import { installErrorHandling } from './errors.ts';
 import { exportRoutes } from './exports/routes.ts';
 import { requireApiKey } from './plugins/auth.ts';
 import { publicRoutes } from './public/routes.ts';
+import { retention } from './retention/plugin.ts';
 import { ErrorResponse } from './schemas.ts';
 import { randomToken } from './secrets.ts';
 import { sessionAdminRoutes } from './sessions/admin-routes.ts';
@@ -44,6 +45,8 @@ export interface AppOptions {
   callWriteTimeoutMs?: number;
   /** How often the number → forward-to cache is reloaded (default 15 s). */
   directoryRefreshMs?: number;
+  /** How often each site's retention pass runs (default hourly); 0: no schedule in this process. */
+  retentionIntervalMs?: number | undefined;
 }
 
 declare module 'fastify' {
@@ -147,6 +150,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       await admin.register(telephonyAccountRoutes, { directory });
       await admin.register(exportRoutes);
       await admin.register(webhookRoutes);
+      await admin.register(retention, { intervalMs: options.retentionIntervalMs });
     },
     { prefix: '/v1' },
   );

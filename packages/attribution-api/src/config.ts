@@ -14,6 +14,8 @@ export interface Config {
   trustProxy: boolean;
   /** This machine's own files: the call spool, and the demo's telephony credentials. */
   stateDir: string;
+  /** How often each site's retention pass runs; 0: not in this process. */
+  retentionIntervalMs: number;
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -41,5 +43,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     sessionRateLimit: integer(env, 'SESSION_RATE_LIMIT', 60, 1, 1_000_000),
     trustProxy: env.TRUST_PROXY === 'true',
     stateDir: env.STATE_DIR || './.ringpool',
+    retentionIntervalMs: integer(env, 'RETENTION_INTERVAL_MINUTES', 60, 0, 1440) * 60_000,
   };
 }

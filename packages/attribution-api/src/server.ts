@@ -55,9 +55,11 @@ app = await buildApp({
   adminApiKey: config.adminApiKey,
   logger: {
     level: config.logLevel,
-    redact: ['req.headers.authorization', 'req.headers.cookie'],
+    // Keys, cookies and visitors' addresses stay out of the logs (only a salted hash is stored).
+    redact: ['req.headers.authorization', 'req.headers.cookie', 'req.remoteAddress', 'req.headers["x-forwarded-for"]'],
   },
   sessionRateLimit: config.sessionRateLimit,
+  retentionIntervalMs: config.retentionIntervalMs,
   trustProxy: config.trustProxy,
 });
 const boot = await bootstrap(database.db, { adminKeyFromEnv: Boolean(config.adminApiKey) });

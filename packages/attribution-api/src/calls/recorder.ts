@@ -75,7 +75,10 @@ export class CallRecorder {
       this.spool.append(event);
       return 'spooled';
     } catch (err) {
-      this.options.log?.error({ err, event }, 'call event lost: neither the database nor the spool took it');
+      this.options.log?.error(
+        { err, callId: event.callId, type: event.type },
+        'call event lost: neither the database nor the spool took it',
+      );
       return 'lost';
     }
   }

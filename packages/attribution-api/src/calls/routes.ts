@@ -25,7 +25,9 @@ const Call = Type.Object({
   tracking_number: Type.String(),
   provider: Type.String(),
   provider_call_id: Type.String(),
-  caller: Type.Union([Type.String(), Type.Null()], { description: 'E.164; null when withheld' }),
+  caller: Type.Union([Type.String(), Type.Null()], {
+    description: 'E.164; masked (+1********23) after the site’s caller retention; null when withheld or erased',
+  }),
   forwarded_to: NullableString,
   started_at: Timestamp,
   answered_at: NullableTimestamp,

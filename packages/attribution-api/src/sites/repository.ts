@@ -14,6 +14,9 @@ export type SitePatch = Partial<
     | 'exhaustion_policy'
     | 'qualified_call_s'
     | 'max_leases_per_ip'
+    | 'retention_caller_days'
+    | 'retention_recording_days'
+    | 'retention_session_days'
   >
 >;
 

@@ -1,5 +1,6 @@
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
 import { conflict, notFound } from '../errors.ts';
+import { MAX_RETENTION_DAYS } from '../retention/policy.ts';
 import { errors, Timestamp, Uuid } from '../schemas.ts';
 import { randomToken } from '../secrets.ts';
 import {
@@ -11,10 +12,13 @@ import {
   type SitePatch,
   updateSite,
 } from './repository.ts';
-import { normalizeOrigin, phoneField, unique, validCountry, validTimeZone } from './validate.ts';
+import { normalizeOrigin, phoneField, unique, validCountry, validSessionWindow, validTimeZone } from './validate.ts';
 
 const Origin = Type.String({ minLength: 1, maxLength: 300, description: 'e.g. https://www.example.com' });
 const PhoneInput = Type.String({ minLength: 1, maxLength: 40, description: 'Any common format; stored as E.164' });
+
+const retentionDays = (description: string) =>
+  Type.Union([Type.Integer({ minimum: 1, maximum: MAX_RETENTION_DAYS }), Type.Null()], { description });
 
 const Settings = {
   name: Type.String({ minLength: 1, maxLength: 200 }),
@@ -45,6 +49,17 @@ const Settings = {
   max_leases_per_ip: Type.Union([Type.Integer({ minimum: 1, maximum: 100_000 }), Type.Null()], {
     description: 'Active leases one address may hold per pool (null: no limit)',
   }),
+  retention_caller_days: retentionDays(
+    'Calls older than this many days keep only the caller’s country code and last 2 digits (default 90; null: never)',
+  ),
+  retention_recording_days: retentionDays(
+    'Calls older than this many days lose their recording link (default 30; null: never)',
+  ),
+  retention_session_days: retentionDays(
+    'Visits are deleted this many days after their last activity, with their leases, taps and first touch, ' +
+      'and calls this old lose their landing page and candidate visits (default 180; null: never; ' +
+      'at least the lease idle timeout + cooldown + 1 day, rounded up)',
+  ),
 };
 
 const Site = Type.Object({
@@ -69,6 +84,9 @@ const CreateSite = Type.Object(
     exhaustion_policy: Type.Optional(Settings.exhaustion_policy),
     qualified_call_s: Type.Optional(Settings.qualified_call_s),
     max_leases_per_ip: Type.Optional(Settings.max_leases_per_ip),
+    retention_caller_days: Type.Optional(Settings.retention_caller_days),
+    retention_recording_days: Type.Optional(Settings.retention_recording_days),
+    retention_session_days: Type.Optional(Settings.retention_session_days),
   },
   { additionalProperties: false },
 );
@@ -112,6 +130,7 @@ export const siteRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const country = validCountry(request.body.default_country ?? 'US');
       const body = normalizeSettings(request.body, country);
+      if (body.retention_session_days !== undefined) validSessionWindow(body);
       const site = await insertSite(app.db, {
         ...body,
         account_id: request.principal.accountId,
@@ -150,6 +169,13 @@ export const siteRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!current) throw notFound('Site');
       const country = validCountry(request.body.default_country ?? current.default_country);
       const patch = normalizeSettings(request.body, country) as SitePatch;
+      if (
+        patch.retention_session_days !== undefined ||
+        patch.idle_timeout_s !== undefined ||
+        patch.cooldown_s !== undefined
+      ) {
+        validSessionWindow({ ...current, ...patch });
+      }
       if (patch.swap_targets) {
         const kept = new Set(patch.swap_targets);
         const missing = (await poolTargetsInUse(app.db, current.id)).filter((t) => !kept.has(t));

@@ -1,4 +1,5 @@
 import { badRequest } from '../errors.ts';
+import { sessionWindowProblem } from '../retention/policy.ts';
 import { InvalidPhoneNumber, isCountry, toE164 } from './phone.ts';
 
 /** An allowed origin as the browser sends it: scheme, host and port, nothing else. */
@@ -51,4 +52,21 @@ export function phoneField(field: string, input: string, country: string): strin
 
 export function unique<T>(values: T[]): T[] {
   return [...new Set(values)];
+}
+
+// The sites table's defaults, for a site created without its lease timings.
+const DEFAULT_LEASE = { idle_timeout_s: 1800, cooldown_s: 900 };
+
+/** Refuses a visit retention window too short for a call to be attributed under these lease timings. */
+export function validSessionWindow(site: {
+  retention_session_days?: number | null | undefined;
+  idle_timeout_s?: number | undefined;
+  cooldown_s?: number | undefined;
+}): void {
+  const problem = sessionWindowProblem(
+    site.retention_session_days ?? null,
+    site.idle_timeout_s ?? DEFAULT_LEASE.idle_timeout_s,
+    site.cooldown_s ?? DEFAULT_LEASE.cooldown_s,
+  );
+  if (problem) throw badRequest(problem, { field: 'retention_session_days' });
 }
