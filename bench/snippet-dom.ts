@@ -20,9 +20,10 @@
  * page a plain TreeWalker counts the text nodes (the cheapest possible walk of the same DOM) for a ratio.
  *
  * Settings (environment): BENCH_SNIPPET_RUNS measured views per page (5), BENCH_SNIPPET_BIG_RUNS views of the
- * 40,000-node page (3), CHROMIUM_PATH (/usr/bin/chromium).
+ * 40,000-node page (3), CHROMIUM_PATH (/usr/bin/chromium), BENCH_SNIPPET_FILE a snippet file to serve instead of
+ * the built one (to compare two builds against the same service, e.g. one built from an earlier commit).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -31,6 +32,7 @@ import { CHROMIUM_ARGS, findChromium, missingChromium } from '../e2e/support/chr
 import { freePort, ROOT, type Service, startService } from './lib/proc.ts';
 
 const RUNS = Math.max(1, Number(process.env.BENCH_SNIPPET_RUNS) || 5);
+const SNIPPET_FILE = process.env.BENCH_SNIPPET_FILE;
 const BIG_RUNS = Math.max(1, Number(process.env.BENCH_SNIPPET_BIG_RUNS) || 3);
 const CHROMIUM = findChromium();
 if (!CHROMIUM) throw new Error(missingChromium('The snippet bench needs Chromium.'));
@@ -374,6 +376,13 @@ async function main() {
     fixtures.set('5k-baseline', page(small.html, false));
     fixtures.set('40k', page(big.html, true));
     fixtures.set('40k-baseline', page(big.html, false));
+    if (SNIPPET_FILE) {
+      const code = readFileSync(SNIPPET_FILE, 'utf8');
+      console.log(`serving ${SNIPPET_FILE} (${Buffer.byteLength(code)} B) as /v1/snippet.js`);
+      await context.route(`${base}/v1/snippet.js`, (route) =>
+        route.fulfill({ status: 200, contentType: 'text/javascript; charset=utf-8', body: code }),
+      );
+    }
     for (const [name, html] of fixtures) {
       await context.route(`${base}/bench/${name}`, (route) =>
         route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: html }),
@@ -520,7 +529,7 @@ async function main() {
     const file = join(ROOT, `bench/results/snippet-${started.toISOString().slice(0, 19).replaceAll(':', '-')}.json`);
     writeFileSync(
       file,
-      `${JSON.stringify({ started, machine, settings: { RUNS, BIG_RUNS }, budget: BUDGET, pages, summary, warm, views }, null, 2)}\n`,
+      `${JSON.stringify({ started, machine, settings: { RUNS, BIG_RUNS, SNIPPET_FILE }, budget: BUDGET, pages, summary, warm, views }, null, 2)}\n`,
     );
     console.log(`wrote ${file}`);
     if (!checks || !insertChecks) process.exitCode = 1;

@@ -2,7 +2,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type APIRequestContext, test as base, expect, type Page } from '@playwright/test';
 import { findChromium } from './chromium.ts';
-import { ADMIN_API_KEY, SERVICE_URL, SESSIONS_PATH } from './service.ts';
+import { ADMIN_API_KEY, DEMO_SITE_KEY, SERVICE_URL, SESSIONS_PATH } from './service.ts';
+
+/** The page of `foreignOrigin` that carries the snippet's tag for the demo site, with its business number. */
+export const FOREIGN_SNIPPET_PATH = '/with-snippet';
 
 /** What POST /v1/public/sites/:siteKey/sessions answers. */
 export interface Phone {
@@ -15,7 +18,12 @@ export interface SessionAnswer {
   visitor: string;
   resumed: boolean;
   expires_at: string | null;
-  swaps: { target: Phone; number: Phone | null; via: 'pool' | 'source' | 'none' }[];
+  swaps: {
+    target: Phone;
+    number: Phone | null;
+    via: 'pool' | 'source' | 'none';
+    rules: { pattern: string; replacement: string }[];
+  }[];
 }
 export type FetchOutcome =
   | { ok: true; status: number; body: SessionAnswer }
@@ -24,7 +32,7 @@ export type FetchOutcome =
 
 interface Fixtures {
   skipWithoutChromium: undefined;
-  /** The origin of a page served by a second local server, which no site allows. */
+  /** The origin of pages served by a second local server, which no site allows (see FOREIGN_SNIPPET_PATH). */
   foreignOrigin: string;
 }
 
@@ -48,10 +56,15 @@ export const test = base.extend<Fixtures>({
 
   // biome-ignore lint/correctness/noEmptyPattern: Playwright reads the fixture's dependencies from this pattern.
   foreignOrigin: async ({}, use) => {
-    const server = createServer((_request, response) => {
+    // Served for real, not routed: Chromium lets a page reach the loopback service only from a loopback address.
+    const server = createServer((request, response) => {
       response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       response.end(
-        '<!doctype html><html lang="en"><head><title>Elsewhere</title></head><body><h1>Elsewhere</h1></body></html>',
+        request.url === FOREIGN_SNIPPET_PATH
+          ? '<!doctype html><html lang="en"><head><title>Elsewhere, with the tag</title></head><body>' +
+              '<p>Call us: <span id="n">(201) 555-0100</span></p><a id="call" href="tel:+12015550100">(201) 555-0100</a>' +
+              `<script src="${SERVICE_URL}/v1/snippet.js" data-site="${DEMO_SITE_KEY}"></script></body></html>`
+          : '<!doctype html><html lang="en"><head><title>Elsewhere</title></head><body><h1>Elsewhere</h1></body></html>',
       );
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -15,7 +15,7 @@ test.describe('a search engine crawler', () => {
 
     expect(outcome.body.expires_at).toBeNull();
     expect(outcome.body.swaps).toEqual([
-      { target: expect.objectContaining({ e164: DEMO_BUSINESS_NUMBER }), number: null, via: 'none' },
+      { target: expect.objectContaining({ e164: DEMO_BUSINESS_NUMBER }), number: null, via: 'none', rules: [] },
     ]);
     const record = await sessionRecord(request, outcome.body.session);
     expect(record).toMatchObject({ is_bot: true, device_type: 'bot', leases: [] });

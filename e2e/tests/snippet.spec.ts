@@ -1,5 +1,5 @@
 import type { BrowserContext, Page, Request, Route } from '@playwright/test';
-import { expect, type SessionAnswer, test } from '../support/fixtures.ts';
+import { expect, FOREIGN_SNIPPET_PATH, type SessionAnswer, test } from '../support/fixtures.ts';
 import { ADMIN_API_KEY, DEMO_POOL, DEMO_SITE_KEY, SERVICE_URL, SESSIONS_PATH } from '../support/service.ts';
 
 // Small pages that carry the snippet, each a behaviour of PRODUCT.md's "The snippet". They are served from
@@ -43,13 +43,18 @@ function sessionRequests(page: Page): Request[] {
   return seen;
 }
 
-/** Console errors, but for Chromium's own network log line for a failed or non-2xx response. */
+/**
+ * Console errors, but for Chromium's own network log lines: "Failed to load resource: the server responded with
+ * a status of 500" / "…: net::ERR_FAILED" for any failed request, and "Access to fetch at … has been blocked by
+ * CORS policy" for a refused cross-origin one. Chromium writes them whatever the script did with the failure:
+ * they are not the snippet's.
+ */
 function consoleErrors(page: Page): string[] {
   const errors: string[] = [];
   page.on('console', (m) => {
-    // "Failed to load resource: the server responded with a status of 500" / "…: net::ERR_FAILED" is written
-    // by Chromium itself for any failed request, whatever the script did with it: not the snippet's.
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource:')) errors.push(m.text());
+    const text = m.text();
+    if (m.type() === 'error' && !/^Failed to load resource:|^Access to fetch at .* blocked by CORS policy/.test(text))
+      errors.push(text);
   });
   return errors;
 }
@@ -135,6 +140,73 @@ test.describe('the snippet', () => {
       expect(errors).toEqual([]);
     });
   }
+
+  test('on an origin the site does not allow, keeps the page’s own number, silently', async ({
+    page,
+    foreignOrigin,
+  }) => {
+    const errors = consoleErrors(page);
+    const refused = page.waitForEvent('requestfailed', isSessionStart);
+    // The tag as a customer would paste it, on a page of another origin: the script comes from the service.
+    await page.goto(`${foreignOrigin}${FOREIGN_SNIPPET_PATH}`);
+    // The snippet did ask; the service refused this origin without CORS headers, so the browser failed the request
+    // (session-cors.spec.ts shows the 403 itself).
+    expect((await refused).failure()?.errorText).toBe('net::ERR_FAILED');
+    await settle(page);
+    expect(await page.evaluate(() => typeof (window as { ringpool?: unknown }).ringpool)).toBe('function');
+    await expect(page.locator('#n')).toHaveText(BUSINESS);
+    await expect(page.locator('#call')).toHaveAttribute('href', 'tel:+12015550100');
+    expect(await stored(page)).toEqual({ local: null, tab: null });
+    expect(errors).toEqual([]);
+  });
+
+  test('reports a single-page app’s route changes as page views, without patching history', async ({ page }) => {
+    const errors = consoleErrors(page);
+    const answered = page.waitForResponse(isSessionStartResponse);
+    const url = await fixture(page, 'spa');
+    await page.goto(url);
+    const { session } = (await (await answered).json()) as SessionAnswer;
+    await expect(page.locator('#n')).toHaveText(SWAPPED);
+    const shown = await page.locator('#n').textContent();
+    const views: string[] = [];
+    page.on('request', (r) => {
+      if (r.method() === 'POST' && new URL(r.url()).pathname === `${SESSIONS_PATH}/${session}/ping`) {
+        views.push((r.postDataJSON() as { url: string }).url);
+      }
+    });
+
+    // The app's router: a new address and new content, in one task.
+    await page.evaluate((number) => {
+      history.pushState({}, '', '/fixtures/spa/pricing');
+      document.body.insertAdjacentHTML('beforeend', `<p id="route">Pricing: call <b>${number}</b></p>`);
+    }, BUSINESS);
+    await expect(page.locator('#route b')).toHaveText(shown ?? '');
+    await expect.poll(() => views).toEqual([`${SERVICE_URL}/fixtures/spa/pricing`]);
+
+    // Back: the browser's own navigation within the page (popstate).
+    await page.goBack();
+    await expect.poll(() => views).toEqual([`${SERVICE_URL}/fixtures/spa/pricing`, url]);
+
+    // A route change without new content, from a click on the app's link: seen once the click is handled.
+    await page.evaluate(() => {
+      const a = document.createElement('a');
+      a.id = 'nav';
+      a.href = '/fixtures/spa/contact';
+      a.textContent = 'Contact';
+      a.addEventListener('click', (e) => {
+        e.preventDefault();
+        history.pushState({}, '', a.href);
+      });
+      document.body.append(a);
+    });
+    await page.locator('#nav').click();
+    await expect
+      .poll(() => views)
+      .toEqual([`${SERVICE_URL}/fixtures/spa/pricing`, url, `${SERVICE_URL}/fixtures/spa/contact`]);
+
+    expect(await page.evaluate(() => String(history.pushState))).toContain('[native code]');
+    expect(errors).toEqual([]);
+  });
 
   test('with consent required, keeps the lease in the tab until consent, then in localStorage', async ({ page }) => {
     const tags = `<script src="/v1/snippet.js" data-site="${DEMO_SITE_KEY}" data-consent="required"></script>`;

@@ -3,9 +3,9 @@
 
 import { type Config, readConfig } from './config.ts';
 import { createSwapper } from './dom.ts';
-import { compile, type Swap } from './matcher.ts';
-import { beacon, startVisit } from './network.ts';
-import { safe } from './safe.ts';
+import { compile } from './matcher.ts';
+import { beacon, startVisit, type Visit } from './network.ts';
+import { attempt, now, safe } from './safe.ts';
 import { type Cached, load, optedOut, save } from './storage.ts';
 
 interface Api {
@@ -15,7 +15,6 @@ interface Api {
 }
 const w = window as unknown as { ringpool?: Api; dataLayer?: unknown[] };
 const d = document;
-const now = Date.now;
 
 const run = (c: Config) => {
   // Leave to store beyond the tab: no Global Privacy Control, and consent where the site asks for it.
@@ -25,7 +24,6 @@ const run = (c: Config) => {
   let visit: Cached | undefined;
   let href = location.href;
   let lastPing = 0;
-  let applied = 0;
   const tels = new WeakSet<Element>();
 
   const keep = (v: Cached) => {
@@ -33,21 +31,35 @@ const run = (c: Config) => {
     save(persistent(), v);
   };
 
-  const ping = (path = 'ping', body: object = { url: location.href }) => {
-    if (!visit) return;
-    lastPing = now();
-    keep({ ...visit, e: lastPing + visit.d });
-    beacon(c, visit.s, path, body);
+  const ping = (path = 'ping', body: object = { url: href }) => {
+    if (visit) {
+      lastPing = now();
+      keep({ ...visit, e: lastPing + visit.d });
+      beacon(c, visit.s, path, body);
+    }
   };
 
-  const apply = (swaps: Swap[]) => {
-    if (applied++ || !swaps.length) return;
-    const swapper = createSwapper(compile(swaps), (a) => tels.add(a));
-    swapper.observe(d.documentElement);
-    swapper.scan(d.documentElement);
-    const numbers = swaps.map((s) => s.number.e164);
-    d.dispatchEvent(new CustomEvent('ringpool:swap', { detail: { session: visit?.s, numbers } }));
-    w.dataLayer?.push?.({ event: 'ringpool_swap', ringpool_session: visit?.s, ringpool_number: numbers[0] });
+  // Heartbeat at most once a minute while the page is visible; a new address is a page view.
+  const beat = safe(() => {
+    if (location.href !== href || (!d.hidden && now() - lastPing >= 6e4)) {
+      href = location.href;
+      ping();
+    }
+  });
+
+  /** Shows the visit's numbers: 1, or nothing (and no change) if its swaps are unusable. */
+  const show = (v: Cached) => {
+    if (v.w.length) {
+      const find = compile(v.w);
+      if (!find) return;
+      // A single-page app's route change is seen (without patching `history`) as the page changes.
+      createSwapper(find, tels, beat);
+      const numbers = v.w.map((s) => s.number.e164);
+      d.dispatchEvent(new CustomEvent('ringpool:swap', { detail: { session: v.s, numbers } }));
+      w.dataLayer?.push?.({ event: 'ringpool_swap', ringpool_session: v.s, ringpool_number: numbers[0] });
+    }
+    visit = v;
+    return 1;
   };
 
   // ringpool('consent', true|false), also when queued before this script loaded.
@@ -58,50 +70,46 @@ const run = (c: Config) => {
     }
   });
   api.l = 1;
-  for (const args of w.ringpool?.q ?? []) api(args[0], args[1]);
+  for (const args of w.ringpool?.q ?? []) api(...(args as unknown as [string, unknown]));
   w.ringpool = api;
-  // Read after the queue: consent given before this script loaded finds the lease kept with it.
-  visit = load(persistent());
 
-  if (visit && visit.e > now()) {
-    // A live visit: swap now from the cache, before the page paints; report the view on the side.
-    apply(visit.w);
-    ping();
-  } else {
-    startVisit(c, visit?.s, visit?.v).then(
-      safe((started?: Awaited<ReturnType<typeof startVisit>>) => {
-        if (!started) return;
-        const [v, swaps] = started;
-        const expires = Date.parse(v.expires_at ?? '') || 0;
-        keep({ s: v.session, v: v.visitor, w: swaps, e: expires, d: Math.max(expires - now(), 0) });
-        lastPing = now();
-        apply(swaps);
+  // Read after the queue: consent given before this script loaded finds the lease kept with it.
+  const cached = load(persistent());
+  // A live visit: swap now from the cache, before the page paints; report the view on the side.
+  if ((cached?.e as number) > now() && attempt(() => show(cached as Cached))) ping();
+  else
+    startVisit(c, cached).then(
+      // Anything but a visit (undefined on failure) throws here, before any change.
+      safe((v: Visit) => {
+        // No expiry (or a bad one): NaN, a lease never taken as live from the cache.
+        const expires = Date.parse(v.expires_at as string);
+        // A swap without a number leaves the page's own.
+        const swaps = v.swaps.filter((s) => s.number) as Cached['w'];
+        if (show({ s: v.session, v: v.visitor, w: swaps, e: expires, d: expires - now() })) {
+          keep(visit as Cached);
+          lastPing = now();
+        }
       }),
     );
-  }
 
-  // Heartbeat at most once a minute while the page is visible; a new address is a page view.
-  const beat = safe(() => {
-    if (location.href !== href) {
-      href = location.href;
-      ping();
-    } else if (d.visibilityState === 'visible' && now() - lastPing >= 6e4) ping();
-  });
   setInterval(beat, 6e4);
-  addEventListener('popstate', () => setTimeout(beat));
-  d.addEventListener('visibilitychange', beat);
-  // A tap on a swapped tel: link: the visitor is about to call.
-  d.addEventListener(
+  addEventListener('popstate', beat);
+  // visibilitychange bubbles from the document; a click is seen on its way down (capture), before the page's.
+  addEventListener('visibilitychange', beat);
+  addEventListener(
     'click',
     safe((e: Event) => {
-      const a = (e.target as Element).closest('a[href]');
-      if (a && tels.has(a)) ping('intents', { number: a.getAttribute('href') });
+      // A click on a client-side route's link changes the address after this listener: look once it has.
+      setTimeout(beat);
+      // A tap on a swapped tel: link: the visitor is about to call. (composedPath: also inside a shadow root.)
+      const a = (e.composedPath()[0] as Element).closest('a[href]');
+      if (tels.has(a as Element)) ping('intents', { number: a?.getAttribute('href') });
     }),
     true,
   );
 };
 
 safe(() => {
-  const c = readConfig(d.currentScript as HTMLScriptElement | null);
+  const c = readConfig(d.currentScript as HTMLScriptElement);
   if (c && !w.ringpool?.l && !optedOut()) run(c);
 })();

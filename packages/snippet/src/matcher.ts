@@ -1,84 +1,52 @@
-// Finds a site's business numbers in page text, in any common format of their country, and writes the
-// leased tracking number in the page's own format. Pure: no DOM, no I/O; the DOM layer calls it on
-// text and on tel:/sms: hrefs.
+// Finds a site's business numbers in page text and writes the leased tracking numbers in their place. The
+// service sends, with each swap, the rules that do it in any format of the target's country, keeping the
+// page's format (attribution-api's sessions/swap-rules.ts); this module only runs them. Pure: no DOM, no I/O;
+// the DOM layer calls it on text and on tel:/sms: hrefs.
 
-export interface PhoneForms {
-  e164: string;
-  cc: string;
-  nsn: string;
-  national: string;
-  international: string;
+/** One way to find a business number, and what to write instead (a String#replace replacement). */
+export interface SwapRule {
+  pattern: string;
+  replacement: string;
 }
 
-/** target: the business number printed on the page; number: the tracking number leased to the visitor. */
+/** One business number of the page and what replaces it (the fields of the service's answer the snippet reads). */
 export interface Swap {
-  target: PhoneForms;
-  number: PhoneForms;
+  /** The tracking number leased to the visitor. */
+  number: { e164: string };
+  rules: SwapRule[];
 }
-
-/** One business number found in a text: where it is and what replaces it. */
-export interface Match {
-  index: number;
-  length: number;
-  text: string;
-}
-
-// Zero or more of: whitespace (incl. U+00A0, U+202F), . / ( ) and the hyphens/dashes U+2010–U+2015.
-const SEP = '[\\s./()\\u2010-\\u2015-]*';
-// A digit joined by one of these continues the number: `201-555-0100-7`, `030 123456-78`.
-const JOIN = '[-.\\u2010-\\u2015]';
-// Before a match: a digit, a joined digit, or a foreign "+cc " (`+32 1 23 45 67 89` is not `01 23 45 67 89`).
-const LEFT = RegExp(`(\\d${JOIN}?|\\+\\d+${SEP})$`);
-
-const digits = (s: string) => s.replace(/\D/g, '');
-
-const spread = (s: string) => digits(s).split('').join(SEP);
-
-/** Builds one RegExp for all targets; the returned function gives every non-overlapping match in a text. */
-export const compile = (swaps: Swap[]): ((text: string) => Match[]) => {
-  // A target without enough digits would match anything (or nothing, forever): drop it.
-  const list = swaps.filter((s) => digits(s.target.nsn).length > 4);
-  const re = RegExp(
-    `(?:${list
-      .map(({ target: t }) => {
-        // The national prefix: NANP's long-distance "1", else what `national` prints before the nsn ("0").
-        const k = t.cc === '1' ? '1' : digits(t.national).slice(0, -t.nsn.length);
-        return `(\\(?(?:(?:\\+|00)${SEP}${spread(t.cc)}${SEP})?${k && `(?:${spread(k)}${SEP})?`}${spread(t.nsn)})`;
-      })
-      .join('|')})(?!\\d|${JOIN}\\d)`,
-    'g',
-  );
-  return (text) => {
-    const found: Match[] = [];
-    // No target: the empty pattern would match everywhere. Text without digits needs no pre-filter: the
-    // RegExp's own first-character scan is faster than /\d/.test (measured: 2 ms vs 4.7 ms for 40,000 texts).
-    if (!list.length) return found;
-    // The loop runs until exec gives null, which also resets re.lastIndex for the next call.
-    for (let m = re.exec(text); m; m = re.exec(text)) {
-      const i = m.index;
-      if (LEFT.test(text.slice(i < 9 ? 0 : i - 9, i))) re.lastIndex = i + 1;
-      else {
-        // Exactly one target's group took part: the one equal to the whole match.
-        const s = list[m.indexOf(m[0], 1) - 1] as Swap;
-        found.push({ index: i, length: m[0].length, text: rewrite(m[0], s.target, s.number) });
-      }
-    }
-    return found;
-  };
-};
 
 /**
- * The tracking number `to` written like `found` (a match of `from`): digit for digit when the digit counts
- * line up, else `to`'s display form (international if `found` had a country code, compact if it had no
- * separators).
+ * What a text becomes: one entry per UTF-16 unit of `text`, or undefined when it holds no business number.
+ * Where the tracking number is as long as the match, each unit takes its own character (so a number split
+ * across several text nodes stays split the same way); else the match's first unit takes it all.
  */
-export const rewrite = (found: string, from: PhoneForms, to: PhoneForms): string => {
-  const f = digits(found);
-  // Same country: the prefix digits (country code, trunk) stay; a tracking number abroad takes the fallback.
-  const r = from.cc === to.cc ? f.slice(0, f.length - from.nsn.length) + digits(to.nsn) : '';
-  const intl = /^\(?(\+|00)/.test(found);
-  let k = 0;
-  if (r.length === f.length) return found.replace(/\d/g, () => r.charAt(k++));
-  if (/[^\d+]/.test(found)) return intl ? to.international : to.national;
-  return intl ? to.e164 : digits(to.national);
+export type Find = (text: string) => string[] | undefined;
+
+/**
+ * All the swaps' rules as one RegExp, in a Find. Undefined without a usable rule; throws on a swap without
+ * rules (a lease cached by an older snippet) or a pattern that is no RegExp. Either way the page keeps all
+ * its own numbers.
+ */
+export const compile = (swaps: Swap[]): Find | undefined => {
+  const rules = swaps.flatMap((s) => s.rules);
+  // A replacement is text with a digit (a number, or a $01 group reference): never "undefined".
+  if (rules.length && rules.every((r) => /\d/.test(r.replacement))) {
+    // Rule k's pattern is named group _k: its own groups are numbered, for its replacement.
+    const re = RegExp(rules.map((r, k) => `(?<_${k}>${r.pattern})`).join('|'), 'g');
+    return (text) => {
+      let units: string[] | undefined;
+      // matchAll works on a copy of `re` and steps over an empty match: no state kept, no endless loop.
+      for (const m of text.matchAll(re)) {
+        // Exactly one rule took part: the one group with a value.
+        const rule = rules[Object.values(m.groups as object).findIndex((g) => g)] as SwapRule;
+        const found = m[0];
+        const to = found.replace(RegExp(rule.pattern), rule.replacement);
+        units ??= text.split('');
+        for (let i = 0; i < found.length; i++)
+          units[(m.index as number) + i] = to.length === found.length ? (to[i] as string) : i ? '' : to;
+      }
+      return units;
+    };
+  }
 };

@@ -2,37 +2,31 @@
 // Nothing here throws: a failure resolves to undefined and the page keeps its own numbers.
 
 import type { Config } from './config.ts';
-import type { PhoneForms, Swap } from './matcher.ts';
+import type { Swap } from './matcher.ts';
+import type { Cached } from './storage.ts';
 
+/** What POST …/sessions answers (the fields the snippet reads). */
 export interface Visit {
   session: string;
   visitor: string;
   expires_at: string | null;
-  swaps: { target: PhoneForms; number: PhoneForms | null }[];
+  /** number null: the page keeps its own. */
+  swaps: (Omit<Swap, 'number'> & { number: Swap['number'] | null })[];
 }
 
-const base = (c: Config) => `${c.api}/v1/public/sites/${encodeURIComponent(c.site)}/sessions`;
-
-// Every form of both numbers must be text with digits, or nothing is swapped.
-const wellFormed = ({ target: t, number: n }: Visit['swaps'][number]) =>
-  n && [t.cc, t.nsn, t.national, n.e164, n.cc, n.nsn, n.national, n.international].every((v) => /^[^<>]*\d/.test(v));
-
-/** Starts or resumes the visit: its swaps, or undefined on any failure or after 3 s. */
-export const startVisit = (c: Config, session?: string, visitor?: string): Promise<[Visit, Swap[]] | undefined> =>
-  fetch(base(c), {
+/** Starts or resumes the visit: the service's answer, or undefined (typed away) on any failure or after 3 s. */
+export const startVisit = (c: Config, cached?: Cached): Promise<Visit> =>
+  fetch(c.sessions, {
     method: 'POST',
-    body: JSON.stringify({ session, visitor, url: location.href, referrer: document.referrer || null }),
+    // The cached visit, even expired: the service resumes its session while it is alive, with the same number.
+    body: JSON.stringify({ session: cached?.s, visitor: cached?.v, url: location.href, referrer: document.referrer }),
     signal: AbortSignal.timeout(3000),
   })
-    .then((r) => r.ok && r.json())
-    .then((v: Visit) => {
-      // A swap without a number leaves the page's own; a malformed one leaves them all.
-      const swaps = v.swaps.filter((s) => s.number);
-      if (typeof v.session === 'string' && swaps.every(wellFormed)) return [v, swaps as Swap[]] as [Visit, Swap[]];
-    })
+    // An error status, or anything else that is not a visit, fails the checks of the caller.
+    .then((r) => r.json())
     .catch(() => undefined);
 
 /** A fire-and-forget report (page view, heartbeat, call intent) that survives the page unloading. */
 export const beacon = (c: Config, session: string, path: string, body: object): void => {
-  navigator.sendBeacon(`${base(c)}/${session}/${path}`, JSON.stringify(body));
+  navigator.sendBeacon(`${c.sessions}/${session}/${path}`, JSON.stringify(body));
 };

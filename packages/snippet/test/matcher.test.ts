@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { compile, type PhoneForms, rewrite, type Swap } from '../src/matcher.ts';
+import { swapRules } from '../../attribution-api/src/sessions/swap-rules.ts';
+import type { PhoneDisplay } from '../../attribution-api/src/sites/phone.ts';
+import { compile, type Swap } from '../src/matcher.ts';
 
-const forms = (cc: string, nsn: string, national: string, international: string): PhoneForms => ({
+// The matching rule is shared: the service builds each swap's rules (attribution-api's sessions/swap-rules.ts)
+// and sends them with the swap; the snippet runs them. These tests run both halves, as a page sees them.
+
+const forms = (cc: string, nsn: string, national: string, international: string): PhoneDisplay => ({
   e164: `+${cc}${nsn}`,
   cc,
   nsn,
@@ -24,21 +29,23 @@ const FR_TRACKING = forms('33', '198765432', '01 98 76 54 32', '+33 1 98 76 54 3
 const AU = forms('61', '298765432', '(02) 9876 5432', '+61 2 9876 5432');
 const AU_TRACKING = forms('61', '291234567', '(02) 9123 4567', '+61 2 9123 4567');
 
-/** The text as the visitor sees it once every match is swapped. */
-const swapIn = (swaps: Swap[], text: string): string => {
-  let out = '';
-  let at = 0;
-  for (const m of compile(swaps)(text)) {
-    out += text.slice(at, m.index) + m.text;
-    at = m.index + m.length;
-  }
-  return out + text.slice(at);
+/** A swap as the service sends it. */
+const swap = (target: PhoneDisplay, number: PhoneDisplay): Swap => ({ number, rules: swapRules(target, number) });
+
+/** The snippet's finder for these swaps. */
+const finder = (swaps: Swap[]) => {
+  const find = compile(swaps);
+  if (!find) throw new Error('compile refused the swaps');
+  return find;
 };
+
+/** The text as the visitor sees it once every match is swapped. */
+const swapIn = (swaps: Swap[], text: string): string => finder(swaps)(text)?.join('') ?? text;
 
 describe.each([
   {
     country: 'US',
-    swap: { target: US, number: US_TRACKING },
+    swap: swap(US, US_TRACKING),
     swapped: [
       ['(201) 555-0100', '(973) 555-0123'],
       ['201-555-0100', '973-555-0123'],
@@ -80,7 +87,7 @@ describe.each([
   },
   {
     country: 'CA',
-    swap: { target: CA, number: CA_TRACKING },
+    swap: swap(CA, CA_TRACKING),
     swapped: [
       ['(416) 555-0199', '(647) 555-0142'],
       ['416-555-0199', '647-555-0142'],
@@ -92,7 +99,7 @@ describe.each([
   },
   {
     country: 'GB',
-    swap: { target: GB, number: GB_TRACKING },
+    swap: swap(GB, GB_TRACKING),
     swapped: [
       ['020 7946 0958', '020 7946 0321'],
       ['+44 20 7946 0958', '+44 20 7946 0321'],
@@ -121,7 +128,7 @@ describe.each([
   },
   {
     country: 'DE',
-    swap: { target: DE, number: DE_TRACKING },
+    swap: swap(DE, DE_TRACKING),
     swapped: [
       ['030 12345678', '030 87654321'],
       ['+49 30 12345678', '+49 30 87654321'],
@@ -146,7 +153,7 @@ describe.each([
   },
   {
     country: 'FR',
-    swap: { target: FR, number: FR_TRACKING },
+    swap: swap(FR, FR_TRACKING),
     swapped: [
       ['01 23 45 67 89', '01 98 76 54 32'],
       ['01.23.45.67.89', '01.98.76.54.32'],
@@ -161,7 +168,7 @@ describe.each([
   },
   {
     country: 'AU',
-    swap: { target: AU, number: AU_TRACKING },
+    swap: swap(AU, AU_TRACKING),
     swapped: [
       ['(02) 9876 5432', '(02) 9123 4567'],
       ['02 9876 5432', '02 9123 4567'],
@@ -173,10 +180,11 @@ describe.each([
     untouched: ['(02) 9876 54321', '(03) 9876 5432', '(02) 9876 5433', '(02) 9876 543', '+64 2 9876 5432'],
   },
 ])('$country', ({ swap, swapped, untouched }) => {
-  const find = compile([swap]);
+  const find = finder([swap]);
 
   it.each(swapped)('swaps %j for %j, keeping its format', (text, expected) => {
-    expect(find(text)).toEqual([{ index: 0, length: text.length, text: expected }]);
+    // One unit per unit of the text: a number split across text nodes stays split the same way.
+    expect(find(text)).toEqual(expected.split(''));
   });
 
   it.each(swapped)('finds %j inside a sentence', (text, expected) => {
@@ -184,54 +192,57 @@ describe.each([
   });
 
   it.each(untouched)('leaves %j alone', (text) => {
-    expect(find(text)).toEqual([]);
-    expect(find(`Ref: ${text}.`)).toEqual([]);
+    expect(find(text)).toBeUndefined();
+    expect(find(`Ref: ${text}.`)).toBeUndefined();
   });
 });
 
 describe('compile', () => {
-  const find = compile([{ target: US, number: US_TRACKING }]);
+  const us = swap(US, US_TRACKING);
+  const find = finder([us]);
 
-  it('gives the position of the whole number, country code and parentheses included', () => {
-    expect(find('Call us on +1 (201) 555-0100 today')).toEqual([{ index: 11, length: 17, text: '+1 (973) 555-0123' }]);
-    expect(find('Call 1-201-555-0100.')).toEqual([{ index: 5, length: 14, text: '1-973-555-0123' }]);
+  it('maps the whole number, country code and parentheses included, and nothing else', () => {
+    const text = 'Call us on +1 (201) 555-0100 today';
+    const units = find(text) ?? [];
+    expect(units).toHaveLength(text.length);
+    expect(units.slice(0, 11).join('')).toBe('Call us on ');
+    expect(units.slice(11, 28)).toEqual('+1 (973) 555-0123'.split(''));
+    expect(units.slice(28).join('')).toBe(' today');
+    expect(swapIn([us], 'Call 1-201-555-0100.')).toBe('Call 1-973-555-0123.');
+  });
+
+  it('puts a tracking number of another length all on the first unit of the match', () => {
+    expect(finder([swap(US, GB_TRACKING)])('(201) 555-0100!')).toEqual(['020 7946 0321', ...Array(13).fill(''), '!']);
   });
 
   it('ends the match at the last digit, before closing punctuation', () => {
-    expect(swapIn([{ target: US, number: US_TRACKING }], '("201-555-0100"), (201) 555-0100.')).toBe(
-      '("973-555-0123"), (973) 555-0123.',
-    );
+    expect(swapIn([us], '("201-555-0100"), (201) 555-0100.')).toBe('("973-555-0123"), (973) 555-0123.');
   });
 
   it('swaps a number touching letters: letters never make a longer number', () => {
-    expect(swapIn([{ target: US, number: US_TRACKING }], 'Call(201)555-0100now')).toBe('Call(973)555-0123now');
-    expect(swapIn([{ target: US, number: US_TRACKING }], 'Tel:2015550100')).toBe('Tel:9735550123');
-    expect(swapIn([{ target: US, number: US_TRACKING }], '201-555-0100x12')).toBe('973-555-0123x12');
+    expect(swapIn([us], 'Call(201)555-0100now')).toBe('Call(973)555-0123now');
+    expect(swapIn([us], 'Tel:2015550100')).toBe('Tel:9735550123');
+    expect(swapIn([us], '201-555-0100x12')).toBe('973-555-0123x12');
   });
 
   it('swaps a number followed by a space and other digits: `24/7`, `Line 2`', () => {
-    expect(swapIn([{ target: US, number: US_TRACKING }], 'Open 24/7 201-555-0100 24 hours')).toBe(
-      'Open 24/7 973-555-0123 24 hours',
-    );
+    expect(swapIn([us], 'Open 24/7 201-555-0100 24 hours')).toBe('Open 24/7 973-555-0123 24 hours');
   });
 
   it('finds every occurrence, and two targets each with its own tracking number', () => {
-    const swaps = [
-      { target: GB, number: GB_TRACKING },
-      { target: US, number: US_TRACKING },
-      { target: CA, number: CA_TRACKING },
-    ];
+    const swaps = [swap(GB, GB_TRACKING), us, swap(CA, CA_TRACKING)];
     expect(swapIn(swaps, 'London 020 7946 0958, New York (201) 555-0100 or 201.555.0100, Toronto 416-555-0199')).toBe(
       'London 020 7946 0321, New York (973) 555-0123 or 973.555.0123, Toronto 647-555-0142',
     );
     expect(swapIn(swaps, '(201) 555-0100/(416) 555-0199')).toBe('(973) 555-0123/(647) 555-0142');
+    // A swap whose number is written differently (four rules) beside one written digit for digit (one rule).
+    expect(swapIn([swap(DE, DE_SHORTER), us], '+49 30 12345678 or 201-555-0100')).toBe(
+      '+49 89 1234567 or 973-555-0123',
+    );
   });
 
   it('swaps tel: and sms: href values', () => {
-    const swaps = [
-      { target: US, number: US_TRACKING },
-      { target: GB, number: GB_TRACKING },
-    ];
+    const swaps = [us, swap(GB, GB_TRACKING)];
     expect(swapIn(swaps, 'tel:+12015550100')).toBe('tel:+19735550123');
     expect(swapIn(swaps, 'tel:2015550100')).toBe('tel:9735550123');
     expect(swapIn(swaps, 'tel:+1-201-555-0100')).toBe('tel:+1-973-555-0123');
@@ -242,48 +253,58 @@ describe('compile', () => {
 
   it('gives the same answer on every call (the RegExp is reused)', () => {
     const text = 'a 201-555-0100 b 2015550100';
-    expect(find(text)).toHaveLength(2);
-    expect(find(text)).toEqual(find(text));
-    expect(find('nothing 201-555-0100-7')).toEqual([]);
-    expect(find(text)).toHaveLength(2);
+    expect(swapIn([us], text)).toBe('a 973-555-0123 b 9735550123');
+    expect(find('nothing 201-555-0100-7')).toBeUndefined();
+    expect(swapIn([us], text)).toBe('a 973-555-0123 b 9735550123');
   });
 
-  it('finds nothing in text without digits or without targets', () => {
-    expect(find('Call us today (all week)')).toEqual([]);
-    expect(find('')).toEqual([]);
-    expect(compile([])('201-555-0100')).toEqual([]);
+  it('finds nothing in text without digits', () => {
+    expect(find('Call us today (all week)')).toBeUndefined();
+    expect(find('')).toBeUndefined();
   });
 
-  it('ignores a target without a usable number instead of matching everywhere', () => {
-    const blank = forms('1', '', '', '');
-    expect(compile([{ target: blank, number: US_TRACKING }])('call 201-555-0100')).toEqual([]);
+  it('gives no finder without a usable rule, and throws on a broken one: the page keeps all its numbers', () => {
+    expect(compile([])).toBeUndefined();
     expect(
-      swapIn(
-        [
-          { target: blank, number: US_TRACKING },
-          { target: US, number: US_TRACKING },
-        ],
-        'x 201-555-0100',
-      ),
-    ).toBe('x 973-555-0123');
+      compile([{ ...us, rules: [{ pattern: '2015550100', replacement: undefined as unknown as string }] }]),
+    ).toBeUndefined();
+    // A lease cached by an older snippet, without rules.
+    expect(() => compile([{ number: US_TRACKING } as unknown as Swap])).toThrow(TypeError);
+    expect(() => compile([{ ...us, rules: [{ pattern: '(2', replacement: '1' }] }])).toThrow(SyntaxError);
+  });
+
+  it('never loops on a pattern that matches the empty string: it throws, and the text stays as it was', () => {
+    expect(() => swapIn([{ ...us, rules: [{ pattern: '(?:1)?', replacement: '2' }] }], 'xy')).toThrow(TypeError);
+  });
+
+  it('leaves a target too short to tell apart from other numbers (it has no rule)', () => {
+    const short = forms('1', '5550', '5550', '+1 5550');
+    expect(swap(short, US_TRACKING).rules).toEqual([]);
+    expect(swapIn([swap(short, US_TRACKING), us], '5550 or 201-555-0100')).toBe('5550 or 973-555-0123');
   });
 });
 
-describe('rewrite', () => {
-  it('writes the tracking number digit for digit in the found format', () => {
-    expect(rewrite('(201) 555-0100', US, US_TRACKING)).toBe('(973) 555-0123');
-    expect(rewrite('+1 201.555.0100', US, US_TRACKING)).toBe('+1 973.555.0123');
-    expect(rewrite('+44 (0)20 7946 0958', GB, GB_TRACKING)).toBe('+44 (0)20 7946 0321');
-    expect(rewrite('020 7946 0958', GB, GB_TRACKING)).toBe('020 7946 0321');
+describe('the tracking number written like the page', () => {
+  it('digit for digit in the found format', () => {
+    expect(swapIn([us()], '(201) 555-0100')).toBe('(973) 555-0123');
+    expect(swapIn([us()], '+1 201.555.0100')).toBe('+1 973.555.0123');
+    expect(swapIn([swap(GB, GB_TRACKING)], '+44 (0)20 7946 0958')).toBe('+44 (0)20 7946 0321');
+    expect(swapIn([swap(GB, GB_TRACKING)], '020 7946 0958')).toBe('020 7946 0321');
   });
 
   it('keeps the page layout even when the tracking number has another area code of the same length', () => {
     const manchester = forms('44', '1614960123', '0161 496 0123', '+44 161 496 0123');
-    expect(rewrite('020 7946 0958', GB, manchester)).toBe('016 1496 0123');
+    expect(swapIn([swap(GB, manchester)], '020 7946 0958')).toBe('016 1496 0123');
   });
 
-  describe('when the digit counts differ, writes the display form of the same style', () => {
-    const swap = { target: DE, number: DE_SHORTER };
+  it('with the tracking digits in a 15-digit number, never read as part of a group reference ($01)', () => {
+    const long = forms('49', '301234567890123', '030 1234567890123', '+49 30 1234567890123');
+    const other = forms('49', '309876543210987', '030 9876543210987', '+49 30 9876543210987');
+    expect(swapIn([swap(long, other)], '030 12345 67890 123')).toBe('030 98765 43210 987');
+  });
+
+  describe('when the digit counts differ, the display form of the same style', () => {
+    const shorter = swap(DE, DE_SHORTER);
 
     it.each([
       ['030 12345678', '089 1234567'],
@@ -295,17 +316,23 @@ describe('rewrite', () => {
       ['+493012345678', '+49891234567'],
       ['3012345678', '0891234567'],
     ])('%j becomes %j', (text, expected) => {
-      expect(compile([swap])(text)).toEqual([{ index: 0, length: text.length, text: expected }]);
+      expect(swapIn([shorter], text)).toBe(expected);
+      expect(swapIn([shorter], `Call ${text}.`)).toBe(`Call ${expected}.`);
     });
 
     it('in a tel: href, the compact E.164 form', () => {
-      expect(swapIn([swap], 'tel:+493012345678')).toBe('tel:+49891234567');
+      expect(swapIn([shorter], 'tel:+493012345678')).toBe('tel:+49891234567');
     });
 
     it('for a tracking number in another country', () => {
-      expect(rewrite('(201) 555-0100', US, GB_TRACKING)).toBe('020 7946 0321');
-      expect(rewrite('+1 201 555 0100', US, GB_TRACKING)).toBe('+44 20 7946 0321');
-      expect(rewrite('1-201-555-0100', US, GB_TRACKING)).toBe('020 7946 0321');
+      expect(swapIn([swap(US, GB_TRACKING)], '(201) 555-0100')).toBe('020 7946 0321');
+      expect(swapIn([swap(US, GB_TRACKING)], '+1 201 555 0100')).toBe('+44 20 7946 0321');
+      expect(swapIn([swap(US, GB_TRACKING)], '1-201-555-0100')).toBe('020 7946 0321');
+      expect(swapIn([swap(US, GB_TRACKING)], 'tel:2015550100')).toBe('tel:02079460321');
     });
   });
 });
+
+function us(): Swap {
+  return swap(US, US_TRACKING);
+}

@@ -31,6 +31,17 @@ const Swap = Type.Object({
   target: Phone,
   number: Type.Union([Phone, Type.Null()], { description: 'null: keep the page’s own number' }),
   via: Type.Union([Type.Literal('pool'), Type.Literal('source'), Type.Literal('none')]),
+  rules: Type.Array(
+    Type.Object({
+      pattern: Type.String({ description: 'RegExp source (flags "g") that finds the target in one or more formats' }),
+      replacement: Type.String({ description: 'What the snippet writes for a match: a String#replace replacement' }),
+    }),
+    {
+      description:
+        'How the snippet finds the target on a page and writes the number there, in the page’s format where it ' +
+        'can (tried in order at each place of a text); empty without a number',
+    },
+  ),
 });
 const Url = Type.String({ minLength: 1, maxLength: 2048 });
 const PUBLIC_BODY_LIMIT = 8 * 1024;

@@ -1,6 +1,7 @@
 import { displayOf, type PhoneDisplay } from '../sites/phone.ts';
 import type { HoldResult } from './repository.ts';
 import type { SiteConfig } from './site-cache.ts';
+import { type SwapRule, swapRules } from './swap-rules.ts';
 
 /** What the snippet shows in place of one business number. */
 export interface Swap {
@@ -8,6 +9,22 @@ export interface Swap {
   /** null: keep the page's own number. */
   number: PhoneDisplay | null;
   via: 'pool' | 'source' | 'none';
+  /** How the snippet finds `target` on a page and writes `number` there (none without a number). */
+  rules: SwapRule[];
+}
+
+const rulesCache = new Map<string, SwapRule[]>();
+
+/** The rules for a business number and a tracking number (cached like display forms: a hot path). */
+function rulesOf(target: PhoneDisplay, number: PhoneDisplay): SwapRule[] {
+  const key = `${target.e164} ${number.e164}`;
+  let rules = rulesCache.get(key);
+  if (!rules) {
+    rules = swapRules(target, number);
+    if (rulesCache.size > 10_000) rulesCache.clear();
+    rulesCache.set(key, rules);
+  }
+  return rules;
 }
 
 /**
@@ -19,20 +36,21 @@ export function swapsFor(config: SiteConfig, source: string, holds: HoldResult[]
   const swaps: Swap[] = [];
   const wanted = source.toLowerCase();
   for (const target of config.site.swap_targets) {
+    let shown: string | undefined;
+    let via: Swap['via'] = 'none';
     const pool = config.pools.find((p) => p.swap_target === target);
     const held = pool && holds.find((h) => h.pool_id === pool.id)?.tracking_number_id;
     if (held) {
-      const e164 = config.poolNumbers.get(held);
-      if (!e164) return undefined;
-      swaps.push({ target: displayOf(target), number: displayOf(e164), via: 'pool' });
-      continue;
+      shown = config.poolNumbers.get(held);
+      if (!shown) return undefined;
+      via = 'pool';
+    } else {
+      const fixed = config.sourceNumbers.find((n) => n.swap_target === target && n.source?.toLowerCase() === wanted);
+      if (fixed) [shown, via] = [fixed.e164, 'source'];
     }
-    const fixed = config.sourceNumbers.find((n) => n.swap_target === target && n.source?.toLowerCase() === wanted);
-    swaps.push({
-      target: displayOf(target),
-      number: fixed ? displayOf(fixed.e164) : null,
-      via: fixed ? 'source' : 'none',
-    });
+    const printed = displayOf(target);
+    const number = shown ? displayOf(shown) : null;
+    swaps.push({ target: printed, number, via, rules: number ? rulesOf(printed, number) : [] });
   }
   return swaps;
 }

@@ -71,6 +71,12 @@ describe('a session and its lease', () => {
       international: '+1 201 555 0100',
     });
     expect(swap.number.e164).toBe(numbers[0]?.e164);
+    // The snippet's rules: the business number as the page prints it becomes the leased one, format kept.
+    const shown = (swap.rules as { pattern: string; replacement: string }[]).reduce(
+      (text, rule) => text.replace(RegExp(rule.pattern, 'g'), rule.replacement),
+      'Call (201) 555-0100 or +1 201 555 0100.',
+    );
+    expect(shown).toBe(`Call ${swap.number.national} or ${swap.number.international}.`);
     expect(new Date(first.body.expires_at).getTime()).toBe(clock.current.getTime() + minutes(30) * 1000);
 
     clock.advance(minutes(5));
@@ -125,7 +131,7 @@ describe('a session and its lease', () => {
     expect(resumed.body.resumed).toBe(false);
 
     // That new visit found the pool's only number in its cooldown.
-    expect(resumed.body.swaps[0]).toMatchObject({ via: 'none', number: null });
+    expect(resumed.body.swaps[0]).toMatchObject({ via: 'none', number: null, rules: [] });
 
     clock.advance(minutes(15) - 60);
     const stillCooling = await startSession(app, s.public_key);
