@@ -17,6 +17,7 @@ import { installErrorHandling } from './errors.ts';
 import { exportRoutes } from './exports/routes.ts';
 import { requireApiKey } from './plugins/auth.ts';
 import { publicRoutes } from './public/routes.ts';
+import { reportRoutes } from './reports/routes.ts';
 import { retention } from './retention/plugin.ts';
 import { ErrorResponse } from './schemas.ts';
 import { randomToken } from './secrets.ts';
@@ -149,6 +150,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       await admin.register(callRoutes, { directory, recorder });
       await admin.register(telephonyAccountRoutes, { directory });
       await admin.register(exportRoutes);
+      await admin.register(reportRoutes);
       await admin.register(webhookRoutes);
       await admin.register(retention, { intervalMs: options.retentionIntervalMs });
     },
