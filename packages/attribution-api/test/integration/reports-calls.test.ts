@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { type Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as reportsMigration from '../../../../migrations/2026-11-29T20-00-00_reports.ts';
+import * as reportsMigration from '../../../../migrations/2026-11-29T20-40-00_reports.ts';
 import {
   buildTestApp,
   call,
