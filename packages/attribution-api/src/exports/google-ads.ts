@@ -1,4 +1,4 @@
-import { formatZoned } from './zoned-time.ts';
+import { formatZoned } from '../time-zones.ts';
 
 // Google Ads offline click-conversion files ("Conversions from clicks" upload template), built
 // without I/O. The rules and where they come from are in docs/GOOGLE_ADS.md.

@@ -2,9 +2,9 @@ import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typ
 import { badRequest, notFound } from '../errors.ts';
 import { errors, Uuid } from '../schemas.ts';
 import { getSite } from '../sites/repository.ts';
+import { startOfDay } from '../time-zones.ts';
 import { CLICK_ID_KINDS, type ClickIdKind, conversionNameProblem, currencyCode } from './google-ads.ts';
 import { exportGoogleAdsConversions } from './service.ts';
-import { startOfDay } from './zoned-time.ts';
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const rangeBound = (description: string) =>

@@ -1,6 +1,8 @@
 // Calendar days and hours in a site's time zone, as instants: reports cut time where the site's
 // clock does, including on the days daylight saving time makes 23 or 25 hours long.
 
+import { formatOffset, offsetMinutes, startOfDay } from '../time-zones.ts';
+
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
 const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
@@ -37,62 +39,13 @@ export function daysFrom(from: string, to: string): string[] {
   return days;
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
-
-/** The wall clock in `timeZone` at instant `ms`, read as if it were UTC (ms). */
-function wallClock(ms: number, timeZone: string): number {
-  const parts: Record<string, number> = {};
-  for (const part of formatter(timeZone).formatToParts(ms)) {
-    if (part.type !== 'literal') parts[part.type] = Number(part.value);
-  }
-  const { year = 0, month = 1, day = 1, hour = 0, minute = 0, second = 0 } = parts;
-  return Date.UTC(year, month - 1, day, hour, minute, second);
-}
-
-/** The time zone's offset from UTC at instant `ms`, in ms (to the second). */
-function offsetAt(ms: number, timeZone: string): number {
-  const whole = Math.floor(ms / 1000) * 1000;
-  return wallClock(whole, timeZone) - whole;
-}
-
 /**
  * The instant a calendar day begins in a time zone: its local midnight, or, where daylight saving
  * time skips midnight, the first instant the clock shows that date.
  */
 export function dayStart(day: string, timeZone: string): Date {
-  const midnight = parseDay(day);
-  if (midnight === undefined) throw new RangeError(`not a date: ${day}`);
-  // The offsets in force around that day; local midnight is midnight minus one of them.
-  const candidates = [...new Set([-DAY_MS, 0, DAY_MS].map((d) => midnight - offsetAt(midnight + d, timeZone)))];
-  const exact = candidates.filter((t) => wallClock(t, timeZone) === midnight).sort((a, b) => a - b);
-  if (exact[0] !== undefined) return new Date(exact[0]);
-  // Midnight never shows on the clock that day: search for the moment the date turns.
-  let before = midnight - 15 * HOUR_MS;
-  let after = midnight + 13 * HOUR_MS;
-  while (after - before > 1000) {
-    const mid = before + Math.floor((after - before) / 2000) * 1000;
-    if (wallClock(mid, timeZone) >= midnight) after = mid;
-    else before = mid;
-  }
-  return new Date(after);
+  if (parseDay(day) === undefined) throw new RangeError(`not a date: ${day}`);
+  return startOfDay(day, timeZone);
 }
 
 export interface Bucket {
@@ -109,12 +62,6 @@ export function dayBuckets(from: string, to: string, timeZone: string): Bucket[]
   return days.map((label, i) => ({ start: starts[i] as Date, end: starts[i + 1] as Date, label }));
 }
 
-function offsetLabel(offsetMs: number): string {
-  const sign = offsetMs < 0 ? '-' : '+';
-  const minutes = Math.round(Math.abs(offsetMs) / 60_000);
-  return `${sign}${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
-}
-
 /**
  * One bucket per hour of elapsed time from the start of `from` to the end of `to` (local days):
  * a day that gains an hour has 25 buckets, one that loses an hour 23.
@@ -124,12 +71,12 @@ export function hourBuckets(from: string, to: string, timeZone: string): Bucket[
   const end = dayStart(addDays(to, 1), timeZone).getTime();
   const buckets: Bucket[] = [];
   for (let t = start; t < end; t += HOUR_MS) {
-    const offset = offsetAt(t, timeZone);
-    const local = new Date(t + offset).toISOString().slice(0, 16);
+    const offset = offsetMinutes(new Date(t), timeZone);
+    const local = new Date(t + offset * 60_000).toISOString().slice(0, 16);
     buckets.push({
       start: new Date(t),
       end: new Date(Math.min(t + HOUR_MS, end)),
-      label: `${local}${offsetLabel(offset)}`,
+      label: `${local}${formatOffset(offset)}`,
     });
   }
   return buckets;

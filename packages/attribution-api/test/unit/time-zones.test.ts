@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatOffset, formatZoned, startOfDay } from '../../../src/exports/zoned-time.ts';
+import { formatOffset, formatZoned, startOfDay } from '../../src/time-zones.ts';
 
 const at = (iso: string) => new Date(iso);
 

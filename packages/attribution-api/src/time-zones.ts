@@ -1,4 +1,4 @@
-// Wall-clock time in an IANA time zone, from the platform's time zone database (no I/O).
+// Wall-clock time in an IANA time zone (site time zones: reports, exports, the dashboard), from the platform's time zone database (no I/O).
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
