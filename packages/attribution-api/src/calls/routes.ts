@@ -7,7 +7,8 @@ import { AttributionFields } from '../sessions/admin-routes.ts';
 import type { TelephonyDirectory } from './directory.ts';
 import { CALL_STATUSES, type CallEvent } from './events.ts';
 import type { CallRecorder } from './recorder.ts';
-import { callVisit, getCall, getCallByProviderId, listCalls } from './repository.ts';
+import { getCall, getCallByProviderId, listCalls } from './repository.ts';
+import { callDetail, toCall } from './view.ts';
 
 export interface CallRouteOptions {
   directory: TelephonyDirectory;
@@ -98,13 +99,6 @@ const CallUpdate = Type.Object(
   { additionalProperties: false, minProperties: 1 },
 );
 
-type CallRow = NonNullable<Awaited<ReturnType<typeof getCall>>>;
-
-function toCall<T extends Omit<CallRow, 'candidates'>>(row: T) {
-  const { recording_url, recording_duration_s, ...rest } = row;
-  return { ...rest, recording: recording_url ? { url: recording_url, duration_s: recording_duration_s } : null };
-}
-
 const RESERVED_PROVIDERS = new Set(['twilio', 'telnyx']);
 
 /** The calls API, and call ingress for carriers and PBXs without a webhook of their own. */
@@ -173,10 +167,9 @@ export const callRoutes: FastifyPluginAsyncTypebox<CallRouteOptions> = async (ap
       },
     },
     async (request) => {
-      const row = await getCall(app.db, request.principal.accountId, request.params.callId);
-      if (!row) throw notFound('Call');
-      const visit = row.session_id ? ((await callVisit(app.db, row.session_id)) ?? null) : null;
-      return { ...toCall(row), candidates: row.candidates, visit };
+      const call = await callDetail(app.db, request.principal.accountId, request.params.callId);
+      if (!call) throw notFound('Call');
+      return call;
     },
   );
 

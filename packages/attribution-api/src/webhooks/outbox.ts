@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
-import { callVisit, getCall } from '../calls/repository.ts';
+import { callDetail } from '../calls/view.ts';
 import type { CallStatus, Database } from '../db/schema.ts';
 import { enabledEndpoints, insertDeliveries, insertEvents } from './repository.ts';
 import type { WebhookEventType } from './tables.ts';
@@ -10,20 +10,6 @@ const ENDINGS: ReadonlySet<CallStatus> = new Set(['completed', 'busy', 'no-answe
 /** The status change that sends `call.completed`: into any ending, once. */
 export function endsCall(before: CallStatus, after: CallStatus): boolean {
   return !ENDINGS.has(before) && ENDINGS.has(after);
-}
-
-/** The call as GET /v1/calls/:id shows it, read inside the transaction that changed it. */
-async function callSnapshot(trx: Transaction<Database>, accountId: string, callId: string) {
-  const row = await getCall(trx, accountId, callId);
-  if (!row) return undefined;
-  const { recording_url, recording_duration_s, candidates, ...call } = row;
-  const visit = call.session_id ? ((await callVisit(trx, call.session_id)) ?? null) : null;
-  return {
-    ...call,
-    recording: recording_url ? { url: recording_url, duration_s: recording_duration_s } : null,
-    candidates,
-    visit,
-  };
 }
 
 /**
@@ -41,7 +27,7 @@ export async function enqueueCallEvents(
   const endpoints = await enabledEndpoints(trx, accountId);
   const wanted = types.filter((type) => endpoints.some((endpoint) => endpoint.events.includes(type)));
   if (wanted.length === 0) return;
-  const call = await callSnapshot(trx, accountId, callId);
+  const call = await callDetail(trx, accountId, callId);
   if (!call) return;
   const events = wanted.map((type) => {
     const id = randomUUID();
