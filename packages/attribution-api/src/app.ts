@@ -11,6 +11,7 @@ import { CallRecorder, type EventSpool } from './calls/recorder.ts';
 import { callRoutes } from './calls/routes.ts';
 import { telephonyAccountRoutes } from './calls/telephony-account-routes.ts';
 import { telephonyRoutes } from './calls/telephony-routes.ts';
+import { dashboardRoutes } from './dashboard/routes.ts';
 import type { Database } from './db/schema.ts';
 import { demoRoutes } from './demo/page.ts';
 import { installErrorHandling } from './errors.ts';
@@ -126,6 +127,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(systemRoutes);
   await app.register(snippetRoutes);
   await app.register(demoRoutes);
+  await app.register(dashboardRoutes);
   await app.register(publicRoutes, {
     prefix: '/v1/public',
     sessionRateLimit: options.sessionRateLimit ?? 60,
