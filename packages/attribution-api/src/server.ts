@@ -95,6 +95,7 @@ const where =
 const lines = [
   `Ringpool is ready on ${base} (${where}), in ${Math.round(performance.now() - started)} ms`,
   `  Demo page      ${base}/demo  (the business number swapped live for a leased tracking number)`,
+  `  Dashboard      ${base}/app  (sign in with an API key)`,
   `  API reference  ${base}/docs`,
   `  Demo site      key "${DEMO_SITE_KEY}", business number +1 (201) 555-0100, pool ${DEMO_POOL[0]} … ${DEMO_POOL.at(-1)}`,
   '  Simulate a call to the number the demo page shows:  npm run call -- <number>',
