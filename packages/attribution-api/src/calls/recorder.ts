@@ -1,7 +1,6 @@
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
-import { isReachable } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
 import type { CallEvent } from './events.ts';
 import { type ApplyOutcome, applyCallEvent } from './service.ts';
@@ -33,6 +32,16 @@ export interface RecorderOptions {
 const SLOW = Symbol('slow');
 
 /**
+ * Whether the database refused the event itself (SQLSTATE class 22, data exception, or 23, integrity
+ * constraint violation), or the event broke our code: retrying it would fail the same way for ever.
+ */
+export function isRefusal(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code.startsWith('22') || code.startsWith('23');
+  return err instanceof TypeError || err instanceof RangeError;
+}
+
+/**
  * Writes call events to the database, or — when it is down or slower than the webhook can wait —
  * to the spool, which is replayed into the database when it returns. Applying is idempotent, so an
  * event that reached both (a slow write that finished late) is recorded once.
@@ -42,6 +51,8 @@ export class CallRecorder {
   private replaying: Promise<void> | undefined;
   private readonly timeoutMs: number;
   private readonly clock: () => Date;
+  private lastSpoolWarning = 0;
+  private spooledSinceWarning = 0;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -62,12 +73,9 @@ export class CallRecorder {
       const outcome = await Promise.race([write, slow]);
       if (outcome !== SLOW) return outcome;
       write.catch(() => {});
-      this.options.log?.warn({ callId: event.callId, type: event.type }, 'database slow: call event spooled');
+      this.noteSpooled('database slow', undefined);
     } catch (err) {
-      this.options.log?.warn(
-        { err, callId: event.callId, type: event.type },
-        'database unavailable: call event spooled',
-      );
+      this.noteSpooled('database unavailable', err);
     } finally {
       clearTimeout(timer);
     }
@@ -90,8 +98,9 @@ export class CallRecorder {
         try {
           await applyCallEvent(this.db, event as CallEvent, this.clock());
         } catch (err) {
-          // With the database up, an event that still fails would block every call behind it: set it aside.
-          if (!(await isReachable(this.db))) throw err;
+          // An event the database refuses as data would block every call behind it: set it aside.
+          // Anything else (connection lost, timeout, deadlock, cancelled) is retried on the next pass.
+          if (!isRefusal(err)) throw err;
           this.quarantine(event, err);
         }
       })
@@ -106,6 +115,19 @@ export class CallRecorder {
         this.replaying = undefined;
       });
     return this.replaying;
+  }
+
+  /** One warning when events start going to the spool, then a count every 10 s: no log line per call. */
+  private noteSpooled(why: string, err: unknown): void {
+    this.spooledSinceWarning += 1;
+    const now = Date.now();
+    if (now - this.lastSpoolWarning < 10_000) return;
+    this.options.log?.warn(
+      { err, spooled: this.spooledSinceWarning },
+      `${why}: call events go to the local spool until it is back`,
+    );
+    this.lastSpoolWarning = now;
+    this.spooledSinceWarning = 0;
   }
 
   /** Keeps an event the database refuses in `poison.ndjson` beside the spool, for a person to look at. */

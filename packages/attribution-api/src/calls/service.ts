@@ -7,6 +7,7 @@ import { advanceCall, type CallEvent, isQualified } from './events.ts';
 import {
   findNumberForCall,
   firstCallOf,
+  getCallByProviderId,
   insertCall,
   insertOrphanEvent,
   type LeaseCandidateRow,
@@ -71,6 +72,8 @@ async function recordCall(
   event: Extract<CallEvent, { type: 'call.started' }>,
   now: Date,
 ): Promise<ApplyOutcome> {
+  // A repeat (a provider retry, or a spooled copy of a write that landed late) costs one index lookup.
+  if (await getCallByProviderId(db, event.accountId, event.provider, event.callId)) return 'duplicate';
   const number = await findNumberForCall(db, event.to);
   if (!number || number.account_id !== event.accountId) return 'unknown_number';
   const at = new Date(event.at);
