@@ -32,7 +32,10 @@ export interface NewSession extends Attribution {
   ip_hash: string;
 }
 
-/** Inserts the session, and the visitor with this visit as its first touch if it is new. */
+/** How long a visitor's first touch stands (PRODUCT.md: the visitor is kept 30 days). */
+export const FIRST_TOUCH_MS = 30 * 86_400_000;
+
+/** Inserts the session, and the visitor with this visit as its first touch if it is new (or its first touch is stale). */
 export async function insertSession(db: Kysely<Database>, session: NewSession, now: Date) {
   const firstTouch: Attribution = {
     landing_url: session.landing_url,
@@ -61,7 +64,13 @@ export async function insertSession(db: Kysely<Database>, session: NewSession, n
           first_seen_at: now,
           first_touch: JSON.stringify(firstTouch),
         })
-        .onConflict((oc) => oc.doNothing()),
+        // A first touch counts for 30 days: a visitor back after that starts a new one with this visit.
+        .onConflict((oc) =>
+          oc
+            .columns(['site_id', 'id'])
+            .doUpdateSet({ first_seen_at: now, first_touch: JSON.stringify(firstTouch) })
+            .where('visitors.first_seen_at', '<', new Date(now.getTime() - FIRST_TOUCH_MS)),
+        ),
     )
     .insertInto('sessions')
     .values({ ...session, created_at: now, last_seen_at: now, pages: [session.landing_url] })
