@@ -119,7 +119,8 @@ async function recordCall(
       term: visit?.utm_term ?? null,
       content: visit?.utm_content ?? null,
       source_label: number.source ? number.source_label : null,
-      landing_url: visit?.landing_url ?? null,
+      // Bounded for the reports' covering index; the visit keeps the whole address.
+      landing_url: visit?.landing_url.slice(0, 500) ?? null,
       device_type: visit?.device_type ?? null,
       is_first_call: !firstCall,
       first_call_id: firstCall?.id ?? null,
