@@ -50,6 +50,7 @@ import { firstCallOf, leaseCandidates } from '../packages/attribution-api/src/ca
 import { applyCallEvent } from '../packages/attribution-api/src/calls/service.ts';
 import { migrateToLatest } from '../packages/attribution-api/src/db/migrate.ts';
 import type { Database } from '../packages/attribution-api/src/db/schema.ts';
+import { cleanUp, cleanups } from './lib/cleanup.ts';
 import {
   type OpenLoopRequestsResult,
   type PlannedRequest,
@@ -93,29 +94,6 @@ const ADMIN_KEY = `bench-${randomBytes(16).toString('hex')}`;
 const BUSINESS_NUMBER = '+12015550100';
 /** Callers drawn from this many numbers: some calls are repeat calls, as in life. */
 const CALLERS = 5000;
-
-// ---- clean-up, also on Ctrl-C ----
-
-const cleanups: (() => Promise<unknown>)[] = [];
-let cleaning: Promise<void> | undefined;
-function cleanUp(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const step of cleanups.reverse()) {
-      try {
-        await step();
-      } catch (err) {
-        console.error('clean-up:', (err as Error).message);
-      }
-    }
-  })();
-  return cleaning;
-}
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    console.error(`\n${signal}: stopping and cleaning up`);
-    void cleanUp().then(() => process.exit(130));
-  });
-}
 
 const log = (message: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
 

@@ -33,6 +33,7 @@ import { availableParallelism, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { cleanUp, cleanups } from './lib/cleanup.ts';
 import { type LoadResult, type PgbenchTarget, runPgbench, runWrk, writeWrkScript } from './lib/load.ts';
 import { type OpenLoopResult, runOpenLoop } from './lib/open-loop.ts';
 import { freePort, ROOT, run, runOk, type Service, startService, which } from './lib/proc.ts';
@@ -87,29 +88,6 @@ function serviceCommand(): string[] {
   if (!settings.cpuProfile) return ['npx', 'tsx', SERVER];
   mkdirSync(settings.cpuProfile, { recursive: true });
   return [process.execPath, '--cpu-prof', `--cpu-prof-dir=${settings.cpuProfile}`, '--import', 'tsx', SERVER];
-}
-
-// ---- clean-up, also on Ctrl-C ----
-
-const cleanups: (() => Promise<unknown>)[] = [];
-let cleaning: Promise<void> | undefined;
-function cleanUp(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const step of cleanups.reverse()) {
-      try {
-        await step();
-      } catch (err) {
-        console.error('clean-up:', (err as Error).message);
-      }
-    }
-  })();
-  return cleaning;
-}
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    console.error(`\n${signal}: stopping and cleaning up`);
-    void cleanUp().then(() => process.exit(130));
-  });
 }
 
 // ---- helpers ----

@@ -42,6 +42,7 @@ import { addDays, dayStart, hourBuckets } from '../packages/attribution-api/src/
 import { type Dimension, poolSweep } from '../packages/attribution-api/src/reports/repository.ts';
 import { rollUpPoolUsage } from '../packages/attribution-api/src/reports/rollup.ts';
 import { callsReport, dailyReport, poolsReport } from '../packages/attribution-api/src/reports/service.ts';
+import { cleanUp, cleanups } from './lib/cleanup.ts';
 import { type CpuUse, cpuSnapshot, cpuUse, freePort, ROOT, run, type Service, startService } from './lib/proc.ts';
 import { type DataShape, type SeedTimings, seedReportsData } from './lib/reports-data.ts';
 
@@ -81,29 +82,6 @@ const ADMIN_KEY = `bench-${randomBytes(16).toString('hex')}`;
 const TYPICAL_RANKS = [0.4, 0.6];
 /** Ranges end today or up to this many days before, drawn per request. */
 const SHIFT_DAYS = 30;
-
-// ---- clean-up, also on Ctrl-C ----
-
-const cleanups: (() => Promise<unknown>)[] = [];
-let cleaning: Promise<void> | undefined;
-function cleanUp(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const step of cleanups.reverse()) {
-      try {
-        await step();
-      } catch (err) {
-        console.error('clean-up:', (err as Error).message);
-      }
-    }
-  })();
-  return cleaning;
-}
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    console.error(`\n${signal}: stopping and cleaning up`);
-    void cleanUp().then(() => process.exit(130));
-  });
-}
 
 const log = (message: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
 
