@@ -50,6 +50,7 @@ import { firstCallOf, leaseCandidates } from '../packages/attribution-api/src/ca
 import { applyCallEvent } from '../packages/attribution-api/src/calls/service.ts';
 import { migrateToLatest } from '../packages/attribution-api/src/db/migrate.ts';
 import type { Database } from '../packages/attribution-api/src/db/schema.ts';
+import { CuttableProxy } from '../packages/attribution-api/test/support/tcp-proxy.ts';
 import { cleanUp, cleanups } from './lib/cleanup.ts';
 import {
   type OpenLoopRequestsResult,
@@ -58,7 +59,6 @@ import {
   runOpenLoopRequests,
 } from './lib/open-loop-requests.ts';
 import { type CpuUse, cpuSnapshot, cpuUse, freePort, ROOT, run, type Service, startService } from './lib/proc.ts';
-import { CuttableProxy } from './lib/tcp-proxy.ts';
 
 // ---- settings ----
 

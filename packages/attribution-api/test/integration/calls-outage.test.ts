@@ -1,20 +1,8 @@
-/**
- * Never lose a call (issue 4): while the database is away, or slower than a webhook can wait, every
- * Twilio webhook is still answered with its forward, and every call reaches the database exactly once.
- *
- * 1. In process, on both databases: the calls table locked in the middle of a run of calls; and a call's end
- *    arriving while its start is still being written (as after a timeout, the write going on in the background).
- * 2. PostgreSQL only: the real service as a child process, its connection cut at a TCP proxy mid-run,
- *    and killed with SIGKILL while the database is away.
- */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { type Kysely, sql } from 'kysely';
 import pg from 'pg';
@@ -26,9 +14,9 @@ import type { Database } from '../../src/db/schema.ts';
 import { DEMO_BUSINESS_NUMBER, DEMO_POOL } from '../../src/demo/bootstrap.ts';
 import { buildTestApp, call, makeAccount, makeSiteWithPool } from '../support/app.ts';
 import { createTestDatabase, type TestDatabase, testDatabaseKind } from '../support/database.ts';
+import { ServiceProcess } from '../support/service-process.ts';
+import { CuttableProxy } from '../support/tcp-proxy.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
-const SERVER = path.join(ROOT, 'packages/attribution-api/src/server.ts');
 const PUBLIC_BASE = 'https://ringpool.example';
 /** Far below Twilio's 15 s webhook timeout, and below how long the database stays away. */
 const ANSWER_BOUND_MS = 1_500;
@@ -277,95 +265,6 @@ describe('calls while the database is slower than a webhook can wait', () => {
 
 // ---- 2. PostgreSQL only: the real service, its database connection cut ----
 
-/** A TCP proxy in front of PostgreSQL that can be cut (every socket destroyed, the port dead) and restored. */
-class CuttableProxy {
-  private server: net.Server | undefined;
-  private readonly sockets = new Set<net.Socket>();
-  port = 0;
-
-  constructor(private readonly target: { host: string; port: number }) {}
-
-  async open(): Promise<void> {
-    const server = net.createServer((client) => {
-      const upstream = net.connect(this.target);
-      for (const socket of [client, upstream]) {
-        this.sockets.add(socket);
-        socket.on('close', () => this.sockets.delete(socket));
-        socket.on('error', () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream);
-      upstream.pipe(client);
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => resolve());
-    });
-    const address = server.address();
-    this.port = typeof address === 'object' && address ? address.port : this.port;
-    this.server = server;
-  }
-
-  /** The database is gone: open connections break, new ones are refused. */
-  async cut(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    const closed = new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-    for (const socket of this.sockets) socket.destroy();
-    await closed;
-  }
-}
-
-/** The service as `npm start` runs it, on a database reached through the proxy. */
-class ServiceProcess {
-  private child: ChildProcess | undefined;
-  private exited: Promise<void> = Promise.resolve();
-  output = '';
-  base = '';
-
-  constructor(private readonly env: Record<string, string>) {}
-
-  async start(timeoutMs: number): Promise<void> {
-    const file = path.join(this.env.STATE_DIR ?? '', 'demo-telephony.json');
-    rmSync(file, { force: true });
-    const env: NodeJS.ProcessEnv = { ...process.env, ...this.env };
-    delete env.NODE_OPTIONS;
-    const child = spawn(process.execPath, ['--import', 'tsx', SERVER], { cwd: ROOT, env, stdio: 'pipe' });
-    this.child = child;
-    const keep = (chunk: Buffer) => {
-      this.output = (this.output + chunk.toString()).slice(-32_000);
-    };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    let gone = false;
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    void this.exited.then(() => {
-      gone = true;
-    });
-    // Written once the service listens: its port, and the demo account's Twilio token.
-    const deadline = performance.now() + timeoutMs;
-    while (!existsSync(file)) {
-      if (gone) throw new Error(`the service exited during start-up:\n${this.output}`);
-      if (performance.now() > deadline)
-        throw new Error(`the service did not start in ${timeoutMs} ms:\n${this.output}`);
-      await sleep(50);
-    }
-    const { baseUrl } = JSON.parse(readFileSync(file, 'utf8')) as { baseUrl: string };
-    this.base = `http://127.0.0.1:${new URL(baseUrl).port}`;
-  }
-
-  get alive(): boolean {
-    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  async kill(signal: NodeJS.Signals): Promise<void> {
-    if (this.alive) this.child?.kill(signal);
-    await this.exited;
-  }
-}
-
 const postgresUrl = testDatabaseKind() === 'postgres' ? process.env.TEST_DATABASE_URL : undefined;
 
 type StoredCall = { provider_call_id: string; status: string; duration_s: number | null };
@@ -412,7 +311,7 @@ describe.skipIf(!postgresUrl)(
         PUBLIC_BASE_URL: '',
       });
       await service.start(15_000);
-      demo = JSON.parse(readFileSync(path.join(stateDir, 'demo-telephony.json'), 'utf8'));
+      demo = service.demo();
     }, 18_000);
 
     afterAll(async () => {

@@ -1,74 +1,18 @@
-/**
- * The webhook queue across process deaths: the real service (`node --import tsx src/server.ts`) as a
- * child process, killed with SIGKILL while a delivery is in flight, restarted on the same data. Every
- * event is delivered, and exactly one success is logged per event and endpoint.
- * On PostgreSQL, also: two service processes sharing one queue never deliver an event twice.
- */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { FormPair } from '../../src/calls/providers/form.ts';
 import { twilioSignature } from '../../src/calls/providers/twilio.ts';
 import { DEMO_POOL } from '../../src/demo/bootstrap.ts';
 import { testDatabaseKind } from '../support/database.ts';
+import { ServiceProcess } from '../support/service-process.ts';
 import { Receiver, waitFor } from './webhooks-receiver.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
-const SERVER = path.join(ROOT, 'packages/attribution-api/src/server.ts');
 const postgresUrl = testDatabaseKind() === 'postgres' ? process.env.TEST_DATABASE_URL : undefined;
-
-/** The service as `npm start` runs it. */
-class ServiceProcess {
-  private child: ChildProcess | undefined;
-  private exited: Promise<void> = Promise.resolve();
-  output = '';
-  base = '';
-
-  constructor(private readonly env: Record<string, string>) {}
-
-  async start(timeoutMs = 30_000): Promise<void> {
-    const file = path.join(this.env.STATE_DIR ?? '', 'demo-telephony.json');
-    rmSync(file, { force: true });
-    const env: NodeJS.ProcessEnv = { ...process.env, ...this.env };
-    delete env.NODE_OPTIONS;
-    const child = spawn(process.execPath, ['--import', 'tsx', SERVER], { cwd: ROOT, env, stdio: 'pipe' });
-    this.child = child;
-    const keep = (chunk: Buffer) => {
-      this.output = (this.output + chunk.toString()).slice(-32_000);
-    };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    let gone = false;
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    void this.exited.then(() => {
-      gone = true;
-    });
-    // Written once the service listens: its address and the demo account's Twilio token.
-    const deadline = performance.now() + timeoutMs;
-    while (!existsSync(file)) {
-      if (gone) throw new Error(`the service exited during start-up:\n${this.output}`);
-      if (performance.now() > deadline)
-        throw new Error(`the service did not start in ${timeoutMs} ms:\n${this.output}`);
-      await sleep(50);
-    }
-    this.base = (JSON.parse(readFileSync(file, 'utf8')) as { baseUrl: string }).baseUrl;
-  }
-
-  demo(): { accountSid: string; authToken: string } {
-    return JSON.parse(readFileSync(path.join(this.env.STATE_DIR ?? '', 'demo-telephony.json'), 'utf8'));
-  }
-
-  async kill(signal: NodeJS.Signals): Promise<void> {
-    if (this.child && this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
-    await this.exited;
-  }
-}
 
 interface Delivery {
   id: string;
