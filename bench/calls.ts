@@ -57,7 +57,7 @@ import {
   type PlannedRequest,
   plannedCount,
   runOpenLoopRequests,
-} from './lib/open-loop-requests.ts';
+} from './lib/open-loop.ts';
 import { type CpuUse, cpuSnapshot, cpuUse, freePort, ROOT, run, type Service, startService } from './lib/proc.ts';
 
 // ---- settings ----
