@@ -35,10 +35,9 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
-  writeFileSync,
   writeSync,
 } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir, totalmem } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type CompiledQuery, Kysely, PostgresDialect } from 'kysely';
@@ -51,24 +50,16 @@ import { applyCallEvent } from '../packages/attribution-api/src/calls/service.ts
 import { migrateToLatest } from '../packages/attribution-api/src/db/migrate.ts';
 import type { Database } from '../packages/attribution-api/src/db/schema.ts';
 import { CuttableProxy } from '../packages/attribution-api/test/support/tcp-proxy.ts';
-import { cleanUp, cleanups } from './lib/cleanup.ts';
+import { cleanups, integer, machineInfo, percentile, runBench, writeResults } from './lib/harness.ts';
 import {
   type OpenLoopRequestsResult,
   type PlannedRequest,
   plannedCount,
   runOpenLoopRequests,
 } from './lib/open-loop.ts';
-import { type CpuUse, cpuSnapshot, cpuUse, freePort, ROOT, run, type Service, startService } from './lib/proc.ts';
+import { type CpuUse, cpuSnapshot, cpuUse, freePort, ROOT, type Service, startService } from './lib/proc.ts';
 
 // ---- settings ----
-
-function integer(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (!raw) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number, got "${raw}"`);
-  return value;
-}
 
 const settings = {
   adminUrl: process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
@@ -99,9 +90,6 @@ const log = (message: string) => console.error(`[bench ${new Date().toISOString(
 
 // ---- small helpers ----
 
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
-
 function summary(samples: number[]) {
   const sorted = [...samples].sort((a, b) => a - b);
   return {
@@ -118,30 +106,6 @@ const random = (n: number) => Math.floor(Math.random() * n);
 const e164Of = (n: number) => `+1202${3000000 + n}`;
 const callerOf = (n: number) => `+1415${2000000 + n}`;
 const callSid = () => `CA${randomBytes(16).toString('hex')}`;
-
-async function machineInfo(client: pg.Client) {
-  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
-  const git = async (args: string[]) => (await run('git', args, { timeoutMs: 10_000 }).done).stdout.trimEnd();
-  const pgSettings: Record<string, string> = {};
-  const rows = await client.query<{ name: string; setting: string; unit: string | null }>(
-    `SELECT name, setting, unit FROM pg_settings WHERE name = ANY($1)`,
-    [['shared_buffers', 'synchronous_commit', 'fsync', 'max_connections']],
-  );
-  for (const row of rows.rows) pgSettings[row.name] = row.setting + (row.unit ? ` × ${row.unit}` : '');
-  return {
-    commit: await git(['rev-parse', '--short', 'HEAD']),
-    uncommitted: (await git(['status', '--porcelain', '--', 'packages/attribution-api/src', 'migrations']))
-      .split('\n')
-      .filter(Boolean),
-    cpus: availableParallelism(),
-    cpuModel: /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1]?.trim() ?? 'unknown',
-    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-    node: process.version,
-    postgres: (await client.query<{ v: string }>('SELECT version() AS v')).rows[0]?.v ?? 'unknown',
-    pgSettings,
-    loadAverageAtStart: loadavg().map((l) => Math.round(l * 100) / 100),
-  };
-}
 
 // ---- the bench databases: the same numbers, two sizes of history ----
 
@@ -734,7 +698,7 @@ function renderMarkdown(r: Results): string {
     `\`${r.command}\` on ${r.date.slice(0, 16).replace('T', ' ')} UTC, commit ${m.commit}` +
       (m.uncommitted.length ? ` with uncommitted changes to ${m.uncommitted.length} files of the service` : '') +
       `; ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, shared with other work (load average ${m.loadAverageAtStart.join(', ')} at start); ` +
-      `Node ${m.node}; ${m.postgres.split(' on ')[0]} (shared_buffers ${m.pgSettings.shared_buffers ?? '?'}, ` +
+      `Node ${m.node}; ${(m.postgres ?? 'unknown').split(' on ')[0]} (shared_buffers ${m.pgSettings.shared_buffers ?? '?'}, ` +
       `synchronous_commit ${m.pgSettings.synchronous_commit ?? '?'}).`,
   ];
   const a = r.attribution;
@@ -852,7 +816,7 @@ async function main() {
   await server.connect();
   cleanups.push(() => server.end());
   serverClient = server;
-  const machine = await machineInfo(server);
+  const machine = await machineInfo(server, ['shared_buffers', 'synchronous_commit', 'fsync', 'max_connections']);
   log(`${command}: ${machine.cpus} CPUs, load average ${machine.loadAverageAtStart.join(', ')}`);
   const workDir = mkdtempSync(join(tmpdir(), 'ringpool-bench-calls-'));
   cleanups.push(async () => rmSync(workDir, { recursive: true, force: true }));
@@ -882,19 +846,7 @@ async function main() {
   };
   const markdown = renderMarkdown(results);
   process.stdout.write(`\n${markdown}`);
-  const dir = join(ROOT, 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
-  const base = join(dir, `calls-${started.toISOString().slice(0, 19).replaceAll(':', '-')}`);
-  writeFileSync(`${base}.md`, markdown);
-  writeFileSync(`${base}.json`, `${JSON.stringify(results, null, 2)}\n`);
-  log(`results in ${base.slice(ROOT.length)}.{md,json}`);
+  log(`results in ${writeResults('calls-', started, results, markdown)}.{md,json}`);
 }
 
-try {
-  await main();
-} catch (err) {
-  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
-  process.exitCode = 1;
-} finally {
-  await cleanUp();
-}
+await runBench(main);

@@ -29,25 +29,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { cleanUp, cleanups } from './lib/cleanup.ts';
+import { cleanups, integer, machineInfo, runBench, writeResults } from './lib/harness.ts';
 import { type LoadResult, type PgbenchTarget, runPgbench, runWrk, writeWrkScript } from './lib/load.ts';
 import { type OpenLoopResult, runOpenLoop } from './lib/open-loop.ts';
 import { freePort, ROOT, run, runOk, type Service, startService, which } from './lib/proc.ts';
 import { renderMarkdown, renderTable, updateDoc } from './lib/report.ts';
 
 // ---- settings ----
-
-function integer(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (!raw) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number, got "${raw}"`);
-  return value;
-}
 
 const settings = {
   adminUrl: process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
@@ -171,39 +163,15 @@ async function ensureTools(needPgbench: boolean): Promise<void> {
   }
 }
 
-async function machineInfo(client: pg.Client | undefined) {
-  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+async function leaseMachineInfo(client: pg.Client | undefined) {
   const version = async (command: string, args: string[]) => {
     const out = await run(command, args, { timeoutMs: 10_000 }).done.catch(() => undefined);
     return (out?.stdout || out?.stderr || '').split('\n')[0]?.trim() || undefined;
   };
-  const pgSettings: Record<string, string> = {};
-  let postgres: string | undefined;
-  if (client) {
-    postgres = (await client.query<{ v: string }>('SELECT version() AS v')).rows[0]?.v;
-    const names = ['shared_buffers', 'synchronous_commit', 'fsync', 'autovacuum', 'max_connections'];
-    const rows = await client.query<{ name: string; setting: string; unit: string | null }>(
-      'SELECT name, setting, unit FROM pg_settings WHERE name = ANY($1)',
-      [names],
-    );
-    for (const row of rows.rows) pgSettings[row.name] = row.setting + (row.unit ? ` × ${row.unit}` : '');
-  }
-  const git = async (args: string[]) => (await run('git', args, { timeoutMs: 10_000 }).done).stdout.trimEnd();
   return {
-    commit: await git(['rev-parse', '--short', 'HEAD']),
-    /** Local changes to the service's code when the run started (the results are of those). */
-    uncommitted: (await git(['status', '--porcelain', '--', 'packages/attribution-api/src', 'migrations']))
-      .split('\n')
-      .filter(Boolean),
-    cpus: availableParallelism(),
-    cpuModel: /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1]?.trim() ?? 'unknown',
-    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-    node: process.version,
-    postgres,
-    pgSettings,
+    ...(await machineInfo(client, ['shared_buffers', 'synchronous_commit', 'fsync', 'autovacuum', 'max_connections'])),
     wrk: await version('wrk', ['-v']),
     pgbench: await version('pgbench', ['--version']),
-    loadAverageAtStart: loadavg().map((l) => Math.round(l * 100) / 100),
   };
 }
 
@@ -571,7 +539,7 @@ async function main() {
     cleanups.push(() => client.end());
     server = client;
   }
-  const machine = await machineInfo(server);
+  const machine = await leaseMachineInfo(server);
   if (machine.uncommitted.length) log(`measuring uncommitted changes: ${machine.uncommitted.join(', ')}`);
 
   const postgres = server ? await benchPostgres(workDir, server) : undefined;
@@ -596,18 +564,14 @@ async function main() {
   };
 
   console.log(`\n${renderTable(results)}`);
-  const resultsDir = join(ROOT, 'bench', 'results');
-  mkdirSync(resultsDir, { recursive: true });
-  const file = join(resultsDir, `${started.toISOString().slice(0, 19).replaceAll(':', '-')}.json`);
-  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
-  log(`results in ${file.slice(ROOT.length)}`);
+  log(`results in ${writeResults('', started, results)}.json`);
   if (settings.writeDoc) await writeDoc(results);
 }
 
 export type Results = {
   date: string;
   command: string;
-  machine: Awaited<ReturnType<typeof machineInfo>>;
+  machine: Awaited<ReturnType<typeof leaseMachineInfo>>;
   settings: Record<string, unknown> & {
     clients: number[];
     durationS: number;
@@ -618,11 +582,4 @@ export type Results = {
   pglite: PgliteResults | undefined;
 };
 
-try {
-  await main();
-} catch (err) {
-  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
-  process.exitCode = 1;
-} finally {
-  await cleanUp();
-}
+await runBench(main);

@@ -30,8 +30,8 @@
  *   BENCH_SERVICE_ROOT   another copy of the repository whose service to run (an A/B of a change)
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir, totalmem } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
@@ -42,19 +42,11 @@ import { addDays, dayStart, hourBuckets } from '../packages/attribution-api/src/
 import { type Dimension, poolSweep } from '../packages/attribution-api/src/reports/repository.ts';
 import { rollUpPoolUsage } from '../packages/attribution-api/src/reports/rollup.ts';
 import { callsReport, dailyReport, poolsReport } from '../packages/attribution-api/src/reports/service.ts';
-import { cleanUp, cleanups } from './lib/cleanup.ts';
-import { type CpuUse, cpuSnapshot, cpuUse, freePort, ROOT, run, type Service, startService } from './lib/proc.ts';
+import { cleanups, integer, loadNow, machineInfo, percentile, runBench, writeResults } from './lib/harness.ts';
+import { type CpuUse, cpuSnapshot, cpuUse, freePort, ROOT, type Service, startService } from './lib/proc.ts';
 import { type DataShape, type SeedTimings, seedReportsData } from './lib/reports-data.ts';
 
 // ---- settings ----
-
-function integer(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (!raw) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number, got "${raw}"`);
-  return value;
-}
 
 const settings = {
   adminUrl: process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
@@ -87,9 +79,6 @@ const log = (message: string) => console.error(`[bench ${new Date().toISOString(
 
 // ---- small helpers ----
 
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
-
 function summary(samples: number[]) {
   const sorted = [...samples].sort((a, b) => a - b);
   return {
@@ -104,7 +93,6 @@ type Summary = ReturnType<typeof summary>;
 
 const ms = (v: number) => (Number.isFinite(v) ? (v < 10 ? `${v.toFixed(2)} ms` : `${v.toFixed(0)} ms`) : 'n/a');
 const thousands = (n: number) => Math.round(n).toLocaleString('en-US');
-const loadNow = () => loadavg().map((l) => Math.round(l * 100) / 100);
 
 /** A seeded generator (mulberry32), so two runs ask the same sites and ranges in the same order. */
 function prng(seed: number) {
@@ -120,40 +108,6 @@ function prng(seed: number) {
 
 function localToday(now: Date, timeZone: string): string {
   return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
-}
-
-async function machineInfo(client: pg.Client) {
-  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
-  const git = async (args: string[]) => (await run('git', args, { timeoutMs: 10_000 }).done).stdout.trimEnd();
-  const pgSettings: Record<string, string> = {};
-  const rows = await client.query<{ name: string; setting: string; unit: string | null }>(
-    `SELECT name, setting, unit FROM pg_settings WHERE name = ANY($1)`,
-    [
-      [
-        'shared_buffers',
-        'work_mem',
-        'effective_cache_size',
-        'max_parallel_workers_per_gather',
-        'jit',
-        'autovacuum',
-        'random_page_cost',
-      ],
-    ],
-  );
-  for (const row of rows.rows) pgSettings[row.name] = row.setting + (row.unit ? ` × ${row.unit}` : '');
-  return {
-    commit: await git(['rev-parse', '--short', 'HEAD']),
-    uncommitted: (await git(['status', '--porcelain', '--', 'packages/attribution-api/src', 'migrations']))
-      .split('\n')
-      .filter(Boolean),
-    cpus: availableParallelism(),
-    cpuModel: /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1]?.trim() ?? 'unknown',
-    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-    node: process.version,
-    postgres: (await client.query<{ v: string }>('SELECT version() AS v')).rows[0]?.v ?? 'unknown',
-    pgSettings,
-    loadAverageAtStart: loadNow(),
-  };
 }
 
 // ---- the bench database ----
@@ -677,7 +631,7 @@ function renderMarkdown(r: Results): string {
     `\`${r.command}\` on ${r.date.slice(0, 16).replace('T', ' ')} UTC, commit ${m.commit}` +
       (m.uncommitted.length ? ` with uncommitted changes to ${m.uncommitted.length} files of the service` : '') +
       `; ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, shared with other work (load average ${m.loadAverageAtStart.join(', ')} at start, ` +
-      `${r.loadAverageAtEnd.join(', ')} at the end); Node ${m.node}; ${m.postgres.split(' on ')[0]} ` +
+      `${r.loadAverageAtEnd.join(', ')} at the end); Node ${m.node}; ${(m.postgres ?? 'unknown').split(' on ')[0]} ` +
       `(${Object.entries(m.pgSettings)
         .map(([k, v]) => `${k} ${v}`)
         .join(', ')}).`,
@@ -764,7 +718,15 @@ async function main() {
   const server = new pg.Client({ connectionString: settings.adminUrl });
   await server.connect();
   cleanups.push(() => server.end());
-  const machine = await machineInfo(server);
+  const machine = await machineInfo(server, [
+    'shared_buffers',
+    'work_mem',
+    'effective_cache_size',
+    'max_parallel_workers_per_gather',
+    'jit',
+    'autovacuum',
+    'random_page_cost',
+  ]);
   log(`${command}: ${machine.cpus} CPUs, load average ${machine.loadAverageAtStart.join(', ')}`);
   const workDir = mkdtempSync(join(tmpdir(), 'ringpool-bench-reports-'));
   cleanups.push(async () => rmSync(workDir, { recursive: true, force: true }));
@@ -883,19 +845,7 @@ async function main() {
   };
   const markdown = renderMarkdown(results);
   process.stdout.write(`\n${markdown}`);
-  const dir = join(ROOT, 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
-  const base = join(dir, `reports-${started.toISOString().slice(0, 19).replaceAll(':', '-')}`);
-  writeFileSync(`${base}.md`, markdown);
-  writeFileSync(`${base}.json`, `${JSON.stringify(results, null, 2)}\n`);
-  log(`results in ${base.slice(ROOT.length)}.{md,json}`);
+  log(`results in ${writeResults('reports-', started, results, markdown)}.{md,json}`);
 }
 
-try {
-  await main();
-} catch (err) {
-  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
-  process.exitCode = 1;
-} finally {
-  await cleanUp();
-}
+await runBench(main);
