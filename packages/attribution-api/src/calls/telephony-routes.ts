@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { TelephonyProvider } from '../db/schema.ts';
 import { ApiError } from '../errors.ts';
+import { E164 } from '../sites/phone.ts';
 import type { TelephonyCredential, TelephonyDirectory } from './directory.ts';
 import { type CallEvent, callStatusOf } from './events.ts';
 import { type FormPair, formValue, parseForm } from './providers/form.ts';
@@ -32,7 +33,6 @@ declare module 'fastify' {
 
 const WEBHOOK_BODY_LIMIT = 64 * 1024;
 const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
-const E164 = /^\+[1-9]\d{1,14}$/;
 
 const forbidden = (message: string) => new ApiError(403, 'bad_signature', message);
 

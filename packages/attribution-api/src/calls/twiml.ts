@@ -3,13 +3,13 @@
  * https://www.twilio.com/docs/voice/twiml/dial
  */
 
+import { E164 } from '../sites/phone.ts';
+
 /** <Dial timeout> bounds, in seconds, that both Twilio (5–600) and Telnyx TeXML (5–120) accept. */
 export const DIAL_TIMEOUT_MIN_S = 5;
 export const DIAL_TIMEOUT_MAX_S = 120;
 /** Both carriers' default ring time. */
 const DIAL_TIMEOUT_DEFAULT_S = 30;
-
-const E164 = /^\+[1-9]\d{1,14}$/;
 
 export interface CallForward {
   /** The business's number the call rings, E.164. */

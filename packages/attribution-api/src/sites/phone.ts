@@ -11,6 +11,9 @@ export interface PhoneDisplay {
   international: string;
 }
 
+/** A number already in E.164 form, as carriers send them: `+`, a country code, at most 15 digits. */
+export const E164 = /^\+[1-9]\d{1,14}$/;
+
 export class InvalidPhoneNumber extends Error {}
 
 export function isCountry(code: string): code is CountryCode {
